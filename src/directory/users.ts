@@ -1,0 +1,198 @@
+/** The User Manager: users, service accounts and administrators of a tenant. */
+import { hashPassword } from '../auth/passwords.js'
+import { AppError } from '../errors.js'
+import { newId } from '../ids.js'
+import { type Database, type Db, isUniqueViolation } from '../storage/database.js'
+import type { UserTable } from '../storage/schema.js'
+
+export type UserStatus = 'active' | 'terminated' | 'disabled'
+
+/** The user object of the wire contract (SPEC §6). */
+export interface User {
+  id: string
+  login_id: string
+  email: string
+  first_name: string
+  last_name: string
+  display_name: string
+  mobile: string | null
+  employee_id: string | null
+  status: UserStatus
+  created_at: string
+  updated_at: string
+}
+
+/** What administrators see beside the wire object. */
+export interface UserDetails extends User {
+  service_account: boolean
+  admin: boolean
+  destination_id: string | null
+  company_id: string | null
+}
+
+export function toUser(row: UserTable): User {
+  return {
+    id: row.id,
+    login_id: row.login_id,
+    email: row.email,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    display_name: row.display_name,
+    mobile: row.mobile,
+    employee_id: row.employee_id,
+    status: row.status as UserStatus,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }
+}
+
+export function toUserDetails(row: UserTable): UserDetails {
+  return {
+    ...toUser(row),
+    service_account: row.is_service_account === 1,
+    admin: row.is_admin === 1,
+    destination_id: row.destination_id,
+    company_id: row.company_id,
+  }
+}
+
+// Deliberately simple: one @, no spaces, a dot in the domain. Mail servers decide the rest.
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export function isEmail(value: string): boolean {
+  return value.length <= 254 && EMAIL_PATTERN.test(value)
+}
+
+export interface NewUser {
+  email: string
+  firstName?: string
+  lastName?: string
+  displayName?: string
+  serviceAccount?: boolean
+  admin?: boolean
+  /** Required for service accounts and administrators (they sign in). */
+  password?: string
+}
+
+/**
+ * Creates a user by hand (User Manager, CLI); the login ID is the email.
+ *
+ * @example await createUser(database, tenantId, { email: 'svc@acme.com', serviceAccount: true, password })
+ */
+export async function createUser(database: Database, tenantId: string, input: NewUser): Promise<UserDetails> {
+  const email = input.email.trim()
+  if (!isEmail(email)) throw new AppError('invalid_email')
+  const signsIn = input.serviceAccount === true || input.admin === true
+  if (signsIn && (input.password === undefined || input.password.length < 8)) {
+    throw new AppError('bad_request', { message: 'password must be at least 8 characters' })
+  }
+  const firstName = input.firstName?.trim() ?? ''
+  const lastName = input.lastName?.trim() ?? ''
+  const now = new Date().toISOString()
+  const row: UserTable = {
+    id: newId('usr'),
+    tenant_id: tenantId,
+    login_id: email,
+    login_key: email.toLowerCase(),
+    email,
+    email_key: email.toLowerCase(),
+    first_name: firstName,
+    last_name: lastName,
+    display_name: input.displayName?.trim() || `${firstName} ${lastName}`.trim() || email,
+    mobile: null,
+    status: 'active',
+    is_service_account: input.serviceAccount === true ? 1 : 0,
+    is_admin: input.admin === true ? 1 : 0,
+    password_hash: signsIn && input.password !== undefined ? await hashPassword(input.password) : null,
+    destination_id: null,
+    company_id: null,
+    employee_id: null,
+    created_at: now,
+    updated_at: now,
+  }
+  try {
+    await database.transaction((trx) => trx.insertInto('users').values(row).execute())
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new AppError('conflict', { message: `A user with email ${email} already exists` })
+    throw error
+  }
+  return toUserDetails(row)
+}
+
+export async function listUsers(db: Db, tenantId: string): Promise<UserDetails[]> {
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('id')
+    .execute()
+  return rows.map(toUserDetails)
+}
+
+export async function findUserByEmail(db: Db, tenantId: string, email: string): Promise<UserDetails | null> {
+  const row = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('email_key', '=', email.trim().toLowerCase())
+    .executeTakeFirst()
+  return row === undefined ? null : toUserDetails(row)
+}
+
+/** Users linked to `employeeId`, optionally only through one destination. */
+export async function findUsersByEmployeeId(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+  destinationId?: string,
+): Promise<UserDetails[]> {
+  let query = db
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('employee_id', '=', employeeId)
+  if (destinationId !== undefined) query = query.where('destination_id', '=', destinationId)
+  return (await query.orderBy('id').execute()).map(toUserDetails)
+}
+
+/** Sets a new password (service accounts, administrators); cached credentials stop working within seconds. */
+export async function setPassword(
+  database: Database,
+  tenantId: string,
+  userId: string,
+  password: string,
+): Promise<void> {
+  if (password.length < 8)
+    throw new AppError('bad_request', { message: 'password must be at least 8 characters' })
+  const hash = await hashPassword(password)
+  const result = await database.transaction((trx) =>
+    trx
+      .updateTable('users')
+      .set({ password_hash: hash, updated_at: new Date().toISOString() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .executeTakeFirst(),
+  )
+  if (result.numUpdatedRows === 0n) throw new AppError('not_found', { message: 'User not found' })
+}
+
+/** Sets a user's status (disable or re-enable an account by hand). */
+export async function setUserStatus(
+  database: Database,
+  tenantId: string,
+  userId: string,
+  status: UserStatus,
+): Promise<UserDetails> {
+  return database.transaction(async (trx) => {
+    const updated = await trx
+      .updateTable('users')
+      .set({ status, updated_at: new Date().toISOString() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .returningAll()
+      .executeTakeFirst()
+    if (updated === undefined) throw new AppError('not_found', { message: 'User not found' })
+    return toUserDetails(updated)
+  })
+}

@@ -1,0 +1,126 @@
+/** Opens the database named by a URL (SQLite file or PostgreSQL) behind one Kysely interface. */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely'
+import pg from 'pg'
+import { GroupCommitter } from './group-commit.js'
+import type { Schema } from './schema.js'
+
+export type Dialect = 'sqlite' | 'postgres'
+export type Tx = Transaction<Schema>
+export type Db = Kysely<Schema>
+
+export interface Database {
+  readonly dialect: Dialect
+  /** For reads. On SQLite this is its own connection, so reads never wait behind a write batch. */
+  readonly db: Db
+  /**
+   * Runs `work` in a transaction and resolves once it is committed. On SQLite, the work of
+   * concurrent callers is grouped into one transaction (each in its own savepoint), so many
+   * requests share one commit; a failing `work` rolls back only its own part.
+   * `work` must not wait on anything but this database: it may share its transaction with others.
+   */
+  transaction<T>(work: (trx: Tx) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+export interface DatabaseOptions {
+  /** SQLite `synchronous`: NORMAL survives a killed process (WAL is written before commit returns); FULL also survives power loss. */
+  sqliteSynchronous?: 'NORMAL' | 'FULL'
+  /** PostgreSQL schema to use (tests use a fresh one per run). */
+  pgSchema?: string
+  pgPoolSize?: number
+}
+
+/**
+ * Opens `sqlite:./data/x.db`, `sqlite::memory:`, or `postgres://…`.
+ *
+ * @example const database = openDatabase('sqlite:./data/optimalcloud.db')
+ */
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options)
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options)
+  throw new Error(`Unsupported database URL (use sqlite:PATH or postgres://…): ${redactUrl(url)}`)
+}
+
+/** A database URL fit for messages: any password is replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+}
+
+/** True when `error` is a unique or primary-key violation, in either database. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const code = (error as { code?: unknown }).code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
+
+function openSqlite(path: string, options: DatabaseOptions): Database {
+  const memory = path === ':memory:' || path === ''
+  if (!memory) mkdirSync(dirname(path), { recursive: true })
+  const writer = connectSqlite(memory ? ':memory:' : path, options)
+  const writeDb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) })
+  const reader = memory ? writer : connectSqlite(path, options)
+  const readDb = memory
+    ? writeDb
+    : new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) })
+  const committer = new GroupCommitter(writeDb)
+  return {
+    dialect: 'sqlite',
+    db: readDb,
+    transaction: (work) => committer.run(work),
+    async close() {
+      await committer.drain()
+      if (readDb !== writeDb) await readDb.destroy()
+      await writeDb.destroy()
+    },
+  }
+}
+
+function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Database {
+  const connection = new BetterSqlite3(path)
+  connection.pragma('journal_mode = WAL')
+  connection.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`)
+  // The CLI and the server may write the same file at once: wait for the lock rather than fail.
+  connection.pragma('busy_timeout = 5000')
+  connection.pragma('foreign_keys = ON')
+  return connection
+}
+
+/**
+ * better-sqlite3 compiles a statement on every `prepare`; Kysely prepares every query. Keeping the
+ * compiled statements (the service issues a few dozen distinct queries) saves most of that cost.
+ */
+function withStatementCache(connection: BetterSqlite3.Database) {
+  const statements = new Map<string, BetterSqlite3.Statement>()
+  return {
+    close: () => connection.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql)
+      if (statement === undefined) {
+        statement = connection.prepare(sql)
+        if (statements.size >= 1000) statements.clear()
+        statements.set(sql, statement)
+      }
+      return statement
+    },
+  }
+}
+
+function openPostgres(url: string, options: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.pgPoolSize ?? 10,
+    ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
+  })
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    dialect: 'postgres',
+    db,
+    transaction: (work) => db.transaction().execute(work),
+    close: () => db.destroy(),
+  }
+}

@@ -1,0 +1,149 @@
+/** The database schema as Kysely sees it: one interface a table, every table keyed by tenant. */
+/** Times are ISO-8601 UTC strings in both databases, so they sort as text and read the same everywhere. */
+export type Timestamp = string
+
+export interface TenantTable {
+  id: string
+  name: string
+  support_backend: string
+  /** JSON; secret values are encrypted (see src/secrets.ts). */
+  support_settings: string
+  next_ticket_number: number
+  created_at: Timestamp
+}
+
+export interface ApiKeyTable {
+  id: string
+  tenant_id: string
+  name: string
+  /** The first characters of the key, shown in lists so an administrator can tell keys apart. */
+  prefix: string
+  /** SHA-256 of the whole key, hex; the key itself is never stored. */
+  key_hash: string
+  management: number
+  created_at: Timestamp
+  expires_at: Timestamp | null
+  revoked_at: Timestamp | null
+}
+
+export interface UserTable {
+  id: string
+  tenant_id: string
+  login_id: string
+  /** Lower-cased login id: login ids are unique per tenant without case. */
+  login_key: string
+  email: string
+  /** Lower-cased email: emails are unique per tenant without case. */
+  email_key: string
+  first_name: string
+  last_name: string
+  display_name: string
+  mobile: string | null
+  status: string
+  is_service_account: number
+  is_admin: number
+  password_hash: string | null
+  destination_id: string | null
+  company_id: string | null
+  employee_id: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface RequesterTable {
+  tenant_id: string
+  email_key: string
+  email: string
+  name: string | null
+  created_at: Timestamp
+}
+
+export interface TicketTable {
+  id: string
+  tenant_id: string
+  /** Null only while a ticket is being created in an external support system. */
+  number: number | null
+  subject: string
+  priority: string
+  requester_email: string
+  external_id: string | null
+  source: string
+  /** Unique per tenant: ServiceNow's sys_id (or number), so a repeated incident finds its ticket. */
+  dedupe_key: string | null
+  /** JSON of the fields last received for this ticket, to tell what changed on a repeat. */
+  source_fields: string
+  backend: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface TicketCommentTable {
+  /** Time-ordered (see newId), so comments read back in the order they were written. */
+  id: string
+  tenant_id: string
+  ticket_id: string
+  body: string
+  created_at: Timestamp
+}
+
+export interface IdempotencyKeyTable {
+  tenant_id: string
+  key: string
+  request_hash: string
+  status_code: number
+  response_body: string
+  created_at: Timestamp
+}
+
+export interface DeliveryTable {
+  id: string
+  tenant_id: string
+  endpoint: string
+  destination_id: string | null
+  principal: string | null
+  status_code: number
+  error: string | null
+  /** Why it failed, for the administrator; never a secret. */
+  reason: string | null
+  ticket_number: number | null
+  user_id: string | null
+  request_id: string
+  idempotency_key: string | null
+  duration_ms: number
+  /** The JSON body as received, so a failed delivery can be replayed. */
+  request_body: string | null
+  replay_of: string | null
+  created_at: Timestamp
+}
+
+export interface DestinationTable {
+  id: string
+  tenant_id: string
+  type: string
+  name: string
+  settings: string
+  enabled: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface SessionTable {
+  id_hash: string
+  tenant_id: string
+  user_id: string
+  created_at: Timestamp
+  expires_at: Timestamp
+}
+
+export interface Schema {
+  tenants: TenantTable
+  api_keys: ApiKeyTable
+  users: UserTable
+  requesters: RequesterTable
+  tickets: TicketTable
+  ticket_comments: TicketCommentTable
+  idempotency_keys: IdempotencyKeyTable
+  deliveries: DeliveryTable
+  destinations: DestinationTable
+  sessions: SessionTable
+}

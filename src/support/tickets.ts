@@ -1,0 +1,239 @@
+/** Tickets of the built-in support system: create, repeat (ServiceNow), read. */
+import { AppError } from '../errors.js'
+import { newId } from '../ids.js'
+import type { Database, Db, Tx } from '../storage/database.js'
+import type { TicketTable } from '../storage/schema.js'
+import type { Priority } from './priority.js'
+import { isRequester } from './requesters.js'
+
+/** The domain command every TICKETS webhook turns into. */
+export interface CreateTicket {
+  source: 'servicenow' | 'generic'
+  subject: string
+  requesterEmail: string
+  priority: Priority
+  firstComment: string
+  /** ServiceNow's sys_id (or number), sent on as the ticket's external id. */
+  externalId: string | null
+  /** Set for sources that resend the same incident: the same key finds the same ticket. */
+  dedupeKey: string | null
+  /** Every field received, in the order received: a repeat reports the ones that changed. */
+  fields: Record<string, unknown>
+}
+
+export interface TicketOutcome {
+  number: number
+  /** False when a repeat found the ticket made by an earlier call. */
+  created: boolean
+}
+
+export interface TicketWriteOptions {
+  /** Runs inside the transaction that commits the ticket, so what it writes lands with it or not at all. */
+  inTransaction?: (trx: Tx, outcome: TicketOutcome) => Promise<void>
+}
+
+/** One `field: value` line of a comment; values that are not strings are written as JSON. */
+export function fieldLine(field: string, value: unknown): string {
+  return `${field}: ${typeof value === 'string' ? value : JSON.stringify(value)}`
+}
+
+/** The lines for the fields of `next` that are new or differ from `previous`, in the order of `next`. */
+export function changedFieldLines(
+  previous: Record<string, unknown>,
+  next: Record<string, unknown>,
+): string[] {
+  return Object.entries(next)
+    .filter(
+      ([field, value]) =>
+        !Object.hasOwn(previous, field) || JSON.stringify(previous[field]) !== JSON.stringify(value),
+    )
+    .map(([field, value]) => fieldLine(field, value))
+}
+
+/**
+ * Creates a ticket in the built-in support system, or finds the one an earlier call with the same
+ * dedupe key made and adds the changed fields to it as a comment.
+ * Uniqueness is the database's: the (tenant, dedupe key) and (tenant, number) indexes; a caller that
+ * loses a race gets a unique violation and retries (see webhooks/run-webhook.ts).
+ */
+export async function createBuiltinTicket(
+  database: Database,
+  tenantId: string,
+  command: CreateTicket,
+  options: TicketWriteOptions = {},
+): Promise<TicketOutcome> {
+  if (!(await isRequester(database.db, tenantId, command.requesterEmail))) {
+    throw new AppError('requester_not_found', {
+      reason: `${command.requesterEmail} is not a support account of this tenant`,
+    })
+  }
+  return database.transaction(async (trx) => {
+    const existing =
+      command.dedupeKey === null ? undefined : await findByDedupeKey(trx, tenantId, command.dedupeKey)
+    let outcome: TicketOutcome
+    if (existing !== undefined) {
+      await recordRepeat(trx, existing, command.fields)
+      outcome = { number: existing.number ?? 0, created: false }
+    } else {
+      outcome = { number: await insertTicket(trx, tenantId, command, 'builtin'), created: true }
+    }
+    await options.inTransaction?.(trx, outcome)
+    return outcome
+  })
+}
+
+export async function findByDedupeKey(
+  db: Db,
+  tenantId: string,
+  dedupeKey: string,
+): Promise<TicketTable | undefined> {
+  return db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('dedupe_key', '=', dedupeKey)
+    .executeTakeFirst()
+}
+
+/** Takes the tenant's next ticket number (a row lock on PostgreSQL) and writes the ticket and its first comment. */
+async function insertTicket(
+  trx: Tx,
+  tenantId: string,
+  command: CreateTicket,
+  backend: string,
+): Promise<number> {
+  const counter = await trx
+    .updateTable('tenants')
+    .set((eb) => ({ next_ticket_number: eb('next_ticket_number', '+', 1) }))
+    .where('id', '=', tenantId)
+    .returning('next_ticket_number')
+    .executeTakeFirstOrThrow()
+  const number = counter.next_ticket_number - 1
+  await insertTicketRow(trx, tenantId, command, backend, number)
+  return number
+}
+
+/** Writes a ticket with a known number (its own, or the external system's) and its first comment. */
+export async function insertTicketRow(
+  trx: Tx,
+  tenantId: string,
+  command: CreateTicket,
+  backend: string,
+  number: number,
+): Promise<string> {
+  const now = new Date().toISOString()
+  const id = newId('tkt')
+  await trx
+    .insertInto('tickets')
+    .values({
+      id,
+      tenant_id: tenantId,
+      number,
+      subject: command.subject,
+      priority: command.priority,
+      requester_email: command.requesterEmail,
+      external_id: command.externalId,
+      source: command.source,
+      dedupe_key: command.dedupeKey,
+      source_fields: JSON.stringify(command.fields),
+      backend,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute()
+  await addComment(trx, tenantId, id, command.firstComment, now)
+  return id
+}
+
+/** Adds what changed since the last call as a comment (none when nothing changed) and keeps the new fields. */
+export async function recordRepeat(
+  trx: Tx,
+  ticket: TicketTable,
+  fields: Record<string, unknown>,
+): Promise<string | null> {
+  const previous = JSON.parse(ticket.source_fields) as Record<string, unknown>
+  const lines = changedFieldLines(previous, fields)
+  if (lines.length === 0) return null
+  const now = new Date().toISOString()
+  const body = lines.join('\n')
+  await addComment(trx, ticket.tenant_id, ticket.id, body, now)
+  await trx
+    .updateTable('tickets')
+    .set({ source_fields: JSON.stringify({ ...previous, ...fields }), updated_at: now })
+    .where('id', '=', ticket.id)
+    .execute()
+  return body
+}
+
+async function addComment(
+  trx: Tx,
+  tenantId: string,
+  ticketId: string,
+  body: string,
+  now: string,
+): Promise<void> {
+  await trx
+    .insertInto('ticket_comments')
+    .values({ id: newId('cmt'), tenant_id: tenantId, ticket_id: ticketId, body, created_at: now })
+    .execute()
+}
+
+/** A ticket as the CLI, management API and console show it. */
+export interface TicketView {
+  ticket: number
+  subject: string
+  priority: string
+  requester_email: string
+  external_id: string | null
+  source: string
+  backend: string
+  created_at: string
+  updated_at: string
+  comments?: Array<{ body: string; created_at: string }>
+}
+
+function toView(row: TicketTable): TicketView {
+  return {
+    ticket: row.number ?? 0,
+    subject: row.subject,
+    priority: row.priority,
+    requester_email: row.requester_email,
+    external_id: row.external_id,
+    source: row.source,
+    backend: row.backend,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }
+}
+
+/** Tickets of a tenant, newest first, without comments. */
+export async function listTickets(db: Db, tenantId: string, limit = 100): Promise<TicketView[]> {
+  const rows = await db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('number', 'is not', null)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+  return rows.map(toView)
+}
+
+/** One ticket by number with its comments in order; 404 when the tenant has no such ticket. */
+export async function getTicket(db: Db, tenantId: string, number: number): Promise<TicketView> {
+  const row = await db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('number', '=', number)
+    .executeTakeFirst()
+  if (row === undefined) throw new AppError('not_found', { message: `Ticket ${number} not found` })
+  const comments = await db
+    .selectFrom('ticket_comments')
+    .select(['body', 'created_at'])
+    .where('ticket_id', '=', row.id)
+    .orderBy('id')
+    .execute()
+  return { ...toView(row), comments }
+}

@@ -1,0 +1,29 @@
+/** Which tenant a request is for, read from its Host header. */
+import { TENANT_NAME_PATTERN } from './tenants.js'
+
+/**
+ * `acme.localhost:8080` → `acme` when the base domain is `localhost`; otherwise the default tenant.
+ *
+ * @example tenantNameFromHost('acme.example.com', 'example.com', null) // 'acme'
+ */
+export function tenantNameFromHost(
+  host: string | undefined,
+  baseDomain: string,
+  defaultTenant: string | null,
+): string | null {
+  if (host !== undefined) {
+    const hostname = stripPort(host.trim().toLowerCase())
+    const suffix = `.${baseDomain}`
+    if (hostname.endsWith(suffix)) {
+      const label = hostname.slice(0, -suffix.length)
+      if (TENANT_NAME_PATTERN.test(label)) return label
+    }
+  }
+  return defaultTenant
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) return host // an IPv6 literal is never a tenant host
+  const colon = host.lastIndexOf(':')
+  return colon === -1 ? host : host.slice(0, colon)
+}

@@ -1,0 +1,100 @@
+/** One webhook call from authenticated request to durable answer: idempotency, the work, the delivery log. */
+import { performance } from 'node:perf_hooks'
+import { type Principal, principalName } from '../auth/authenticator.js'
+import { recordDelivery } from '../deliveries/deliveries.js'
+import { type Database, isUniqueViolation, type Tx } from '../storage/database.js'
+import type { Tenant } from '../tenancy/tenants.js'
+import type { JsonObject } from './fields.js'
+import { findStoredAnswer, requestHash, storeAnswer } from './idempotency.js'
+
+export interface WebhookCall {
+  tenant: Tenant
+  principal: Principal
+  endpoint: string
+  destinationId?: string
+  requestId: string
+  idempotencyKey: string | null
+  body: JsonObject
+  /** performance.now() when the request arrived. */
+  startedAt: number
+}
+
+export interface WebhookAnswer {
+  status: number
+  body: unknown
+  ticketNumber?: number
+  userId?: string
+  /** Why, for the administrator reading the delivery log. */
+  reason?: string
+}
+
+/**
+ * Writes the idempotency record and the delivery entry inside the transaction that commits the
+ * answer's change: the answer, its replay record and its log entry land together or not at all.
+ */
+export type CommitAnswer = (trx: Tx, answer: WebhookAnswer) => Promise<void>
+
+/**
+ * Runs `work` for an authenticated call. An Idempotency-Key already used with the same request
+ * answers what was stored; a race lost at a unique index (the same incident or key arriving twice
+ * at once) runs the call once more, where it then finds the winner's result.
+ * Failures are thrown as they are: the error handler answers them and logs the delivery.
+ */
+export async function runWebhook(
+  database: Database,
+  call: WebhookCall,
+  work: (commit: CommitAnswer) => Promise<WebhookAnswer>,
+): Promise<WebhookAnswer> {
+  const hash = call.idempotencyKey === null ? '' : requestHash(call.endpoint, call.body)
+  for (let attempt = 0; ; attempt++) {
+    if (call.idempotencyKey !== null) {
+      const stored = await findStoredAnswer(database.db, call.tenant.id, call.idempotencyKey, hash)
+      if (stored !== null) {
+        const answer = {
+          ...stored,
+          reason: 'Idempotency-Key repeat: answered as the first call, nothing changed',
+        }
+        await database.transaction((trx) => logDelivery(trx, call, answer))
+        return answer
+      }
+    }
+    let committed = false
+    const commit: CommitAnswer = async (trx, answer) => {
+      if (call.idempotencyKey !== null && answer.status >= 200 && answer.status < 300) {
+        await storeAnswer(trx, call.tenant.id, call.idempotencyKey, hash, answer)
+      }
+      await logDelivery(trx, call, answer)
+      committed = true
+    }
+    try {
+      const answer = await work(commit)
+      if (!committed) await database.transaction((trx) => logDelivery(trx, call, answer))
+      return answer
+    } catch (error) {
+      if (attempt === 0 && isUniqueViolation(error)) continue
+      throw error
+    }
+  }
+}
+
+function logDelivery(trx: Tx, call: WebhookCall, answer: WebhookAnswer): Promise<string> {
+  const error =
+    typeof answer.body === 'object' && answer.body !== null && 'error' in answer.body
+      ? String(answer.body.error)
+      : null
+  return recordDelivery(trx, {
+    tenantId: call.tenant.id,
+    endpoint: call.endpoint,
+    destinationId: call.destinationId ?? null,
+    principal: principalName(call.principal),
+    statusCode: answer.status,
+    error,
+    reason: answer.reason ?? null,
+    ticketNumber: answer.ticketNumber ?? null,
+    userId: answer.userId ?? null,
+    requestId: call.requestId,
+    idempotencyKey: call.idempotencyKey,
+    durationMs: performance.now() - call.startedAt,
+    requestBody: call.body,
+  })
+}
