@@ -1,6 +1,6 @@
 /** buildApp: the whole HTTP service as a Fastify instance, without listening. */
 import { performance } from 'node:perf_hooks'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { sql } from 'kysely'
 import type { Principal } from './auth/authenticator.js'
 import { AppError } from './errors.js'
@@ -57,7 +57,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     trustProxy: services.config.trustProxy,
     // Requests that arrive while closing are still answered (SIGTERM drains; see server.ts).
     return503OnClosing: false,
-    disableRequestLogging: true,
+    // One line per request is written by the onResponse hook below, with the fields operators need.
+    logController: new LogController({ disableRequestLogging: true }),
   })
 
   app.decorateRequest('tenant', undefined)

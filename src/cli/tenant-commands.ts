@@ -1,0 +1,45 @@
+/** `optimalcloud migrate` and `optimalcloud tenant create|list`. */
+import type { Command } from 'commander'
+import { createUser } from '../directory/users.js'
+import { AppError } from '../errors.js'
+import { createTenant, listTenants } from '../tenancy/tenants.js'
+import { type CommonOptions, common, describe, readSecretFromStdin, table, withServices } from './context.js'
+
+export function registerTenantCommands(program: Command): void {
+  common(program.command('migrate').description('bring the database schema up to date')).action((opts: CommonOptions) =>
+    withServices(opts, async () => ({ ok: true }), () => 'Database is up to date.'),
+  )
+
+  const tenant = program.command('tenant').description('tenants')
+  common(
+    tenant
+      .command('create <name>')
+      .description('create a tenant (optionally with an administrator who signs in to the console)')
+      .option('--admin-email <email>', 'email of the tenant administrator')
+      .option('--password-stdin', "read the administrator's password from standard input"),
+  ).action(async (name: string, opts: CommonOptions & { adminEmail?: string; passwordStdin?: boolean }) => {
+    if (opts.adminEmail !== undefined && opts.passwordStdin !== true) {
+      throw new AppError('bad_request', { message: '--admin-email needs --password-stdin' })
+    }
+    const password = opts.adminEmail === undefined ? undefined : await readSecretFromStdin()
+    await withServices(
+      opts,
+      async (services) => {
+        const created = await createTenant(services.database, name)
+        if (opts.adminEmail !== undefined) {
+          await createUser(services.database, created.id, { email: opts.adminEmail, admin: true, ...(password ? { password } : {}) })
+        }
+        return { name: created.name, created_at: created.createdAt }
+      },
+      describe,
+    )
+  })
+  common(tenant.command('list').description('list tenants')).action((opts: CommonOptions) =>
+    withServices(
+      opts,
+      async (services) =>
+        (await listTenants(services.database)).map((t) => ({ name: t.name, support: t.supportBackend, created_at: t.createdAt })),
+      (rows) => table(rows, ['name', 'support', 'created_at']),
+    ),
+  )
+}

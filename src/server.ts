@@ -1,0 +1,55 @@
+/** Runs the service: migrate, first-start bootstrap, listen, and a graceful SIGTERM. */
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import { bootstrapDemo, demoBanner } from './bootstrap.js'
+import type { Config } from './config.js'
+import { createServices } from './services.js'
+import { openDatabase } from './storage/database.js'
+import { migrateToLatest } from './storage/migrate.js'
+
+export interface ServeOptions {
+  port: number
+  host: string
+  /** How long to keep accepting (answering with `Connection: close`) after SIGTERM before closing the listener. */
+  drainMs?: number
+}
+
+/**
+ * @example await serve(loadConfig(), { port: 8080, host: '127.0.0.1' })
+ */
+export async function serve(config: Config, options: ServeOptions): Promise<FastifyInstance> {
+  const database = openDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, pgSchema: config.pgSchema })
+  await migrateToLatest(database)
+  const services = createServices(config, database)
+  const demo = await bootstrapDemo(services)
+  const app = await buildApp(services)
+
+  let draining = false
+  app.addHook('onRequest', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close')
+  })
+  await app.listen({ port: options.port, host: options.host })
+  if (demo !== null) {
+    const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
+    const origin = `http://demo.${config.baseDomain === 'localhost' ? 'localhost' : config.baseDomain}:${options.port}`
+    process.stderr.write(`${demoBanner(demo, origin)}\n  (listening on ${host}:${options.port})\n\n`)
+  }
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'shutting down: draining connections')
+    // Keep accepting for a moment: connections already in the listen queue get answered (and told
+    // to close) instead of being reset when the listener closes.
+    draining = true
+    await new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 500))
+    await app.close()
+    await database.close()
+    app.log.info('stopped')
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  process.once('SIGINT', () => void stop('SIGINT'))
+  return app
+}
