@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net'
 export const TOKEN_PATH = '/IdentityServer/connect/token'
 const EMPLOYEE_PATH = /^\/api\/v2\/companies\/([^/]+)\/employees\/([^/]+)$/
 
-const fixturesDir = new URL('../../../shared/fixtures/', import.meta.url)
+const fixturesDir = new URL('../fixtures/', import.meta.url)
 
-/** The shared fixtures, read fresh so a test may mutate its copy. */
+/** The vendor fixtures (copied from shared/fixtures), read fresh so a test may mutate its copy. */
 export function weblinkEmployeeFixture(): Record<string, unknown> {
   const parsed: unknown = JSON.parse(
     readFileSync(new URL('paylocity-weblink-employee.json', fixturesDir), 'utf8'),
