@@ -6,6 +6,7 @@ import type { Principal } from './auth/authenticator.js'
 import { AppError } from './errors.js'
 import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
+import { registerMetrics } from './http/metrics.js'
 import { requestIdFor } from './http/request-id.js'
 import type { Services } from './services.js'
 import type { Tenant } from './tenancy/tenants.js'
@@ -96,6 +97,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
+  registerMetrics(app)
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     try {

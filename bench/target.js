@@ -1,0 +1,190 @@
+// One benchmark target in its own process: a bare Fastify handler or the real service over SQLite.
+// Started by bench/run.js with fork(); talks to it over IPC. Not part of the service.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const target = process.argv[2] ?? 'bare'
+const dist = new URL('../dist/', import.meta.url)
+const TENANT = 'bench'
+const PASSWORD = 'bench password, long enough'
+
+/** Requests in flight and 2xx answers written, counted on the raw server so the app is untouched. */
+const counters = { inFlight: 0, answered2xx: 0, answeredOther: 0 }
+
+function countAnswers(server) {
+  server.on('request', (_request, response) => {
+    counters.inFlight++
+    response.once('close', () => {
+      counters.inFlight--
+      // headersSent: the handler finished and the answer was written (even if the client had already gone).
+      if (!response.headersSent) return
+      if (response.statusCode >= 200 && response.statusCode < 300) counters.answered2xx++
+      else counters.answeredOther++
+    })
+  })
+}
+
+/** Counts the SQL statements run, by their text, when BENCH_QUERIES=1 (profiling only). */
+async function countQueries() {
+  const { default: BetterSqlite3 } = await import('better-sqlite3')
+  const probe = new BetterSqlite3(':memory:')
+  const Statement = Object.getPrototypeOf(probe.prepare('select 1'))
+  probe.close()
+  const counts = new Map()
+  for (const method of ['run', 'get', 'all', 'iterate']) {
+    const original = Statement[method]
+    Statement[method] = function counted(...args) {
+      counts.set(this.source, (counts.get(this.source) ?? 0) + 1)
+      return original.apply(this, args)
+    }
+  }
+  return counts
+}
+
+async function bare() {
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify({ logger: { level: 'warn' } })
+  app.post('/bare', async (request, reply) => {
+    if (typeof request.body !== 'object' || request.body === null) return reply.code(400).send({ error: 'no' })
+    return reply.code(201).send({ ticket: 1 })
+  })
+  return { app, info: { path: '/bare', headers: {} }, stats: async () => ({ committed: counters.answered2xx }) }
+}
+
+async function service() {
+  const imports = (path) => import(new URL(path, dist).href)
+  const [{ buildApp }, { loadConfig }, { createServices }, database, migrate, tenants, apiKeys, users, requesters] =
+    await Promise.all([
+      imports('app.js'),
+      imports('config.js'),
+      imports('services.js'),
+      imports('storage/database.js'),
+      imports('storage/migrate.js'),
+      imports('tenancy/tenants.js'),
+      imports('auth/api-keys.js'),
+      imports('directory/users.js'),
+      imports('support/requesters.js'),
+    ])
+  const dir = mkdtempSync(join(tmpdir(), 'optimalcloud-bench-'))
+  const dbFile = join(dir, 'bench.db')
+  const config = loadConfig(
+    {},
+    {
+      databaseUrl: `sqlite:${dbFile}`,
+      logLevel: 'warn',
+      secretKey: () => 'bench-secret-key-not-for-production',
+      sqliteSynchronous: process.env.BENCH_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
+    },
+  )
+  const db = database.openDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous })
+  await migrate.migrateToLatest(db)
+  const services = createServices(config, db)
+  const tenant = await tenants.createTenant(db, TENANT)
+  const key = await apiKeys.createApiKey(db, tenant.id, { name: 'bench', management: true, expiresInMs: null })
+  const serviceEmail = `svc@${TENANT}.example.com`
+  await users.createUser(db, tenant.id, { email: serviceEmail, serviceAccount: true, password: PASSWORD })
+  const requester = `john.doe@${TENANT}.example.com`
+  await requesters.addRequester(db, tenant.id, requester, 'John Doe')
+
+  const basic = `Basic ${Buffer.from(`${serviceEmail}:${PASSWORD}`).toString('base64')}`
+  const bearer = `Bearer ${key.key}`
+  const headers = { host: `${TENANT}.localhost`, 'content-type': 'application/json' }
+  let path = '/v5.0/mgmt/api/v1.0/webhooks/helpdesk/createticket'
+  let destinationId = null
+  if (target === 'adduser') {
+    const destination = await createGenericHrDestination(imports, db, tenant.id)
+    destinationId = destination.id
+    path = `/v5.0/mgmt/api/v1.0/webhooks/provisioning/${destination.pluginId}/adduser`
+  }
+  const app = await buildApp(services)
+  const stats = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const made =
+      target === 'adduser'
+        ? await db.db
+            .selectFrom('users')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('tenant_id', '=', tenant.id)
+            .where('destination_id', '=', destinationId)
+            .executeTakeFirstOrThrow()
+        : await db.db
+            .selectFrom('tickets')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('tenant_id', '=', tenant.id)
+            .executeTakeFirstOrThrow()
+    return { committed: Number(made.n) }
+  }
+  return {
+    app,
+    info: {
+      path,
+      headers: { ...headers, authorization: target === 'basic' ? basic : bearer },
+      requester,
+      dbFile,
+      dir,
+      tenantId: tenant.id,
+      destinationId,
+    },
+    stats,
+  }
+}
+
+/**
+ * The generic-hr destination for the adduser target. Its module is being written alongside this
+ * bench, so the function is looked up by the names it is most likely to have.
+ */
+async function createGenericHrDestination(imports, db, tenantId) {
+  const candidates = ['directory/destinations.js', 'provisioning/destinations.js', 'destinations/destinations.js']
+  for (const candidate of candidates) {
+    if (!existsSync(new URL(candidate, dist))) continue
+    const module = await imports(candidate)
+    const create = module.createDestination
+    if (typeof create !== 'function') continue
+    const made = await create(db, tenantId, { type: 'generic-hr', name: 'bench-hr', settings: {} })
+    const pluginId = made.plugin_id ?? made.pluginId ?? made.id
+    const row = await db.db
+      .selectFrom('destinations')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow()
+    return { id: made.destination_id ?? made.destinationId ?? row.id, pluginId }
+  }
+  throw new Error('no createDestination found in dist/ (is the generic-hr destination module built?)')
+}
+
+async function main() {
+  const queries = process.env.BENCH_QUERIES === '1' ? await countQueries() : null
+  const { app, info, stats } = target === 'bare' ? await bare() : await service()
+  countAnswers(app.server)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  process.on('message', async (message) => {
+    if (message?.type === 'reset-queries' && queries !== null) queries.clear()
+    if (message?.type !== 'stats') return
+    // Let the requests the load generator abandoned at its deadline finish (or fail) first.
+    const deadline = Date.now() + 10_000
+    while (counters.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    const { committed } = await stats()
+    process.send?.({
+      type: 'stats',
+      rss: process.memoryUsage().rss,
+      inFlight: counters.inFlight,
+      answered2xx: counters.answered2xx,
+      answeredOther: counters.answeredOther,
+      committed,
+      queries: queries === null ? null : [...queries.entries()].sort((a, b) => b[1] - a[1]),
+    })
+  })
+  process.on('disconnect', () => {
+    if (info.dir !== undefined) rmSync(info.dir, { recursive: true, force: true })
+    process.exit(0)
+  })
+  process.send?.({ type: 'ready', port: address.port, pid: process.pid, ...info })
+}
+
+main().catch((error) => {
+  process.send?.({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+  process.exit(1)
+})
