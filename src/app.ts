@@ -10,6 +10,7 @@ import { registerMetrics } from './http/metrics.js'
 import { requestIdFor } from './http/request-id.js'
 import type { Services } from './services.js'
 import type { Tenant } from './tenancy/tenants.js'
+import { hrRoutes } from './webhooks/hr-routes.js'
 import { ticketRoutes } from './webhooks/ticket-routes.js'
 
 declare module 'fastify' {
@@ -29,7 +30,7 @@ export const BODY_LIMIT = 1024 * 1024
 export const API_PREFIX = '/v5.0/mgmt/api/v1.0'
 
 export interface AppOptions {
-  /** pino options, or false for silence (tests). */
+  /** pino options added to the defaults (which redact secrets), or false for silence (tests). */
   logger?: boolean | object
 }
 
@@ -37,21 +38,26 @@ export interface AppOptions {
  * @example const app = await buildApp(services); await app.listen({ port: 8080 })
  */
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: options.logger ?? {
-      level: services.config.logLevel,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          '*.password',
-          '*.api_token',
-          '*.client_secret',
-          '*.key',
-        ],
-        censor: '[redacted]',
-      },
+  const defaultLogger = {
+    level: services.config.logLevel,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.password',
+        '*.api_token',
+        '*.client_secret',
+        '*.key',
+      ],
+      censor: '[redacted]',
     },
+  }
+  const app = Fastify({
+    // Options given by the caller (a level, a stream) extend the defaults: the redaction stays.
+    logger:
+      typeof options.logger === 'object'
+        ? { ...defaultLogger, ...options.logger }
+        : (options.logger ?? defaultLogger),
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: requestIdFor,
@@ -112,5 +118,6 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(ticketRoutes(services, authenticate), {
     prefix: `${API_PREFIX}/webhooks`,
   })
+  await app.register(hrRoutes(services, authenticate), { prefix: `${API_PREFIX}/webhooks` })
   return app
 }

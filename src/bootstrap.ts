@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto'
 import { createApiKey } from './auth/api-keys.js'
 import { createUser } from './directory/users.js'
-import { isUniqueViolation } from './storage/database.js'
+import { AppError } from './errors.js'
 import type { Services } from './services.js'
+import { isUniqueViolation } from './storage/database.js'
 import { addRequester } from './support/requesters.js'
 import { createTenant, listTenants } from './tenancy/tenants.js'
-import { AppError } from './errors.js'
 
 export interface DemoTenant {
   tenant: string
@@ -31,7 +31,11 @@ export async function bootstrapDemo(services: Services): Promise<DemoTenant | nu
     throw error
   }
   const password = randomBytes(12).toString('base64url')
-  const key = await createApiKey(services.database, tenant.id, { name: 'demo', management: true, expiresInMs: null })
+  const key = await createApiKey(services.database, tenant.id, {
+    name: 'demo',
+    management: true,
+    expiresInMs: null,
+  })
   const serviceEmail = 'helpdesk@demo.example.com'
   await createUser(services.database, tenant.id, {
     email: serviceEmail,
@@ -41,7 +45,13 @@ export async function bootstrapDemo(services: Services): Promise<DemoTenant | nu
     password,
   })
   const adminEmail = 'admin@demo.example.com'
-  await createUser(services.database, tenant.id, { email: adminEmail, firstName: 'Demo', lastName: 'Admin', admin: true, password })
+  await createUser(services.database, tenant.id, {
+    email: adminEmail,
+    firstName: 'Demo',
+    lastName: 'Admin',
+    admin: true,
+    password,
+  })
   await addRequester(services.database, tenant.id, DEMO_REQUESTER, 'John Doe')
   return {
     tenant: 'demo',

@@ -18,7 +18,10 @@ export interface ServeOptions {
  * @example await serve(loadConfig(), { port: 8080, host: '127.0.0.1' })
  */
 export async function serve(config: Config, options: ServeOptions): Promise<FastifyInstance> {
-  const database = openDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, pgSchema: config.pgSchema })
+  const database = openDatabase(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    pgSchema: config.pgSchema,
+  })
   await migrateToLatest(database)
   const services = createServices(config, database)
   const demo = await bootstrapDemo(services)
@@ -31,8 +34,11 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   await app.listen({ port: options.port, host: options.host })
   if (demo !== null) {
     const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
-    const origin = `http://demo.${config.baseDomain === 'localhost' ? 'localhost' : config.baseDomain}:${options.port}`
-    process.stderr.write(`${demoBanner(demo, origin)}\n  (listening on ${host}:${options.port})\n\n`)
+    // The bound port, not the requested one: `--port 0` picks a free port, and the curl lines must name it.
+    const address = app.server.address()
+    const port = typeof address === 'object' && address !== null ? address.port : options.port
+    const origin = `http://demo.${config.baseDomain === 'localhost' ? 'localhost' : config.baseDomain}:${port}`
+    process.stderr.write(`${demoBanner(demo, origin)}\n  (listening on ${host}:${port})\n\n`)
   }
 
   let stopping = false

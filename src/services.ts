@@ -2,7 +2,9 @@
 import { Authenticator } from './auth/authenticator.js'
 import { FailureLimiter } from './auth/failure-limiter.js'
 import type { Config } from './config.js'
+import { DestinationDirectory } from './directory/destinations.js'
 import type { Database } from './storage/database.js'
+import type { ZendeskBackendOptions } from './support/zendesk-tickets.js'
 import { TenantDirectory } from './tenancy/tenants.js'
 
 export interface Services {
@@ -11,6 +13,9 @@ export interface Services {
   tenants: TenantDirectory
   authenticator: Authenticator
   failures: FailureLimiter
+  destinations: DestinationDirectory
+  /** Overrides of the Zendesk backend's timings (tests); unset in production. */
+  zendesk?: ZendeskBackendOptions
 }
 
 /** @example const services = createServices(config, openDatabase(config.databaseUrl)) */
@@ -21,5 +26,6 @@ export function createServices(config: Config, database: Database): Services {
     tenants: new TenantDirectory(database, config.credentialRecheckMs),
     authenticator: new Authenticator(database, config.credentialRecheckMs),
     failures: new FailureLimiter(config.authFailuresPerMinute),
+    destinations: new DestinationDirectory(database, config.credentialRecheckMs),
   }
 }

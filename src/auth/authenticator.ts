@@ -36,6 +36,8 @@ export class Authenticator {
     private readonly database: Database,
     private readonly recheckMs = 2000,
     private readonly maxEntries = 10_000,
+    /** The KDF check; a seam so tests can count runs (concurrent first requests must share one). */
+    private readonly checkPassword: (password: string, stored: string) => Promise<boolean> = verifyPassword,
   ) {}
 
   /** The principal for this header in this tenant, or null for any failure whatever the reason. */
@@ -107,7 +109,7 @@ export class Authenticator {
       return isUsableServiceAccount(row) ? { ...previous, checkedAt: Date.now() } : null
     }
     // Run the KDF whether or not the account exists, so an unknown email costs what a wrong password does.
-    const matches = await verifyPassword(password, stored ?? UNKNOWN_ACCOUNT_HASH)
+    const matches = await this.checkPassword(password, stored ?? UNKNOWN_ACCOUNT_HASH)
     if (!matches || row === undefined || stored === null || !isUsableServiceAccount(row)) return null
     return {
       principal: { kind: 'service_account', id: row.id, tenantId },

@@ -39,21 +39,29 @@ export function registerApiKeyCommands(program: Command): void {
         `Key (shown once, store it now): ${k.key}`,
     ),
   )
-  common(apikey.command('list').description('list API keys').requiredOption('--tenant <tenant>', 'tenant name')).action(
-    (opts: TenantOptions) =>
-      withServices(
-        opts,
-        async (services) => listApiKeys(services.database, (await tenantNamed(services, opts.tenant)).id),
-        (rows) => table(rows, ['id', 'name', 'prefix', 'management', 'created_at', 'expires_at', 'revoked_at']),
-      ),
+  common(
+    apikey.command('list').description('list API keys').requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => listApiKeys(services.database, (await tenantNamed(services, opts.tenant)).id),
+      (rows) => table(rows, ['id', 'name', 'prefix', 'management', 'created_at', 'expires_at', 'revoked_at']),
+    ),
   )
   common(
-    apikey.command('revoke <id>').description('revoke an API key (it stops working within seconds)').requiredOption('--tenant <tenant>', 'tenant name'),
+    apikey
+      .command('revoke <id>')
+      .description('revoke an API key (it stops working within seconds)')
+      .requiredOption('--tenant <tenant>', 'tenant name'),
   ).action((id: string, opts: TenantOptions) =>
     withServices(
       opts,
       async (services) => {
-        const revoked = await revokeApiKey(services.database, (await tenantNamed(services, opts.tenant)).id, id)
+        const revoked = await revokeApiKey(
+          services.database,
+          (await tenantNamed(services, opts.tenant)).id,
+          id,
+        )
         return { id: revoked.id, revoked: true }
       },
       (r) => `API key ${r.id} revoked.`,

@@ -15,7 +15,10 @@ export interface CommonOptions {
 /** Adds `--database-url` and `--json` to a command: SPEC §8 says every command takes them. */
 export function common(command: Command): Command {
   return command
-    .option('--database-url <url>', 'sqlite:PATH or postgres://… (default: $OPTIMALCLOUD_DATABASE_URL or sqlite:./data/optimalcloud.db)')
+    .option(
+      '--database-url <url>',
+      'sqlite:PATH or postgres://… (default: $OPTIMALCLOUD_DATABASE_URL or sqlite:./data/optimalcloud.db)',
+    )
     .option('--json', 'machine-readable output on stdout')
 }
 
@@ -39,7 +42,10 @@ export async function withServices<T>(
   const config = configFrom(options)
   let database: ReturnType<typeof openDatabase>
   try {
-    database = openDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, pgSchema: config.pgSchema })
+    database = openDatabase(config.databaseUrl, {
+      sqliteSynchronous: config.sqliteSynchronous,
+      pgSchema: config.pgSchema,
+    })
     await migrateToLatest(database)
   } catch (error) {
     throw new AppError('bad_request', {
@@ -55,18 +61,19 @@ export async function withServices<T>(
 }
 
 export async function tenantNamed(services: Services, name: string | undefined): Promise<Tenant> {
-  if (name === undefined || name === '') throw new AppError('bad_request', { message: '--tenant is required' })
+  if (name === undefined || name === '')
+    throw new AppError('bad_request', { message: '--tenant is required' })
   return requireTenant(services.database, name)
 }
 
 /** Reads a secret from standard input (first line, without its newline): never from arguments. */
-export async function readSecretFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Password: ')
+export async function readSecretFromStdin(what = 'password'): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(`${what[0]?.toUpperCase() ?? ''}${what.slice(1)}: `)
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   const text = Buffer.concat(chunks).toString('utf8')
   const line = text.split(/\r?\n/)[0] ?? ''
-  if (line === '') throw new AppError('bad_request', { message: 'No password on standard input' })
+  if (line === '') throw new AppError('bad_request', { message: `No ${what} on standard input` })
   return line
 }
 
@@ -83,6 +90,10 @@ export function table<T extends object>(rows: T[], columns: Array<keyof T & stri
   if (rows.length === 0) return '(none)'
   const cells = rows.map((row) => columns.map((c) => String(row[c] ?? '')))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]?.length ?? 0)))
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
   return [line(columns), ...cells.map(line)].join('\n')
 }

@@ -20,7 +20,8 @@ export function registerDeliveryCommands(program: Command): void {
           failed: opts.failed === true,
           limit: Math.min(Math.max(Number(opts.limit) || 100, 1), 1000),
         }),
-      (rows) => table(rows, ['id', 'created_at', 'endpoint', 'status', 'error', 'ticket', 'principal', 'reason']),
+      (rows) =>
+        table(rows, ['id', 'created_at', 'endpoint', 'status', 'error', 'ticket', 'principal', 'reason']),
     ),
   )
 }

@@ -20,37 +20,57 @@ export function registerSupportCommands(program: Command): void {
     withServices(
       opts,
       async (services) =>
-        addRequester(services.database, (await tenantNamed(services, opts.tenant)).id, opts.email, opts.name ?? null),
+        addRequester(
+          services.database,
+          (await tenantNamed(services, opts.tenant)).id,
+          opts.email,
+          opts.name ?? null,
+        ),
       describe,
     ),
   )
-  common(requester.command('list').description('list support accounts').requiredOption('--tenant <tenant>', 'tenant name')).action(
-    (opts: TenantOptions) =>
-      withServices(
-        opts,
-        async (services) => listRequesters(services.database.db, (await tenantNamed(services, opts.tenant)).id),
-        (rows) => table(rows, ['email', 'name', 'created_at']),
-      ),
+  common(
+    requester
+      .command('list')
+      .description('list support accounts')
+      .requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => listRequesters(services.database.db, (await tenantNamed(services, opts.tenant)).id),
+      (rows) => table(rows, ['email', 'name', 'created_at']),
+    ),
   )
 
   const ticket = program.command('ticket').description('support tickets')
-  common(ticket.command('list').description('list tickets, newest first').requiredOption('--tenant <tenant>', 'tenant name')).action(
-    (opts: TenantOptions) =>
-      withServices(
-        opts,
-        async (services) => listTickets(services.database.db, (await tenantNamed(services, opts.tenant)).id),
-        (rows) => table(rows, ['ticket', 'priority', 'subject', 'requester_email', 'external_id', 'created_at']),
-      ),
+  common(
+    ticket
+      .command('list')
+      .description('list tickets, newest first')
+      .requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => listTickets(services.database.db, (await tenantNamed(services, opts.tenant)).id),
+      (rows) =>
+        table(rows, ['ticket', 'priority', 'subject', 'requester_email', 'external_id', 'created_at']),
+    ),
   )
-  common(ticket.command('get <number>').description('one ticket with its comments').requiredOption('--tenant <tenant>', 'tenant name')).action(
-    (number: string, opts: TenantOptions) =>
-      withServices(
-        opts,
-        async (services) => {
-          if (!/^[1-9]\d{0,15}$/.test(number)) throw new AppError('bad_request', { message: 'NUMBER must be a positive integer' })
-          return getTicket(services.database.db, (await tenantNamed(services, opts.tenant)).id, Number(number))
-        },
-        (t) => `${describe(t)}\n${(t.comments ?? []).map((c, i) => `\n--- comment ${i + 1} (${c.created_at})\n${c.body}`).join('\n')}`,
-      ),
+  common(
+    ticket
+      .command('get <number>')
+      .description('one ticket with its comments')
+      .requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((number: string, opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        if (!/^[1-9]\d{0,15}$/.test(number))
+          throw new AppError('bad_request', { message: 'NUMBER must be a positive integer' })
+        return getTicket(services.database.db, (await tenantNamed(services, opts.tenant)).id, Number(number))
+      },
+      (t) =>
+        `${describe(t)}\n${(t.comments ?? []).map((c, i) => `\n--- comment ${i + 1} (${c.created_at})\n${c.body}`).join('\n')}`,
+    ),
   )
 }

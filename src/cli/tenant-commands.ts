@@ -6,8 +6,13 @@ import { createTenant, listTenants } from '../tenancy/tenants.js'
 import { type CommonOptions, common, describe, readSecretFromStdin, table, withServices } from './context.js'
 
 export function registerTenantCommands(program: Command): void {
-  common(program.command('migrate').description('bring the database schema up to date')).action((opts: CommonOptions) =>
-    withServices(opts, async () => ({ ok: true }), () => 'Database is up to date.'),
+  common(program.command('migrate').description('bring the database schema up to date')).action(
+    (opts: CommonOptions) =>
+      withServices(
+        opts,
+        async () => ({ ok: true }),
+        () => 'Database is up to date.',
+      ),
   )
 
   const tenant = program.command('tenant').description('tenants')
@@ -27,7 +32,11 @@ export function registerTenantCommands(program: Command): void {
       async (services) => {
         const created = await createTenant(services.database, name)
         if (opts.adminEmail !== undefined) {
-          await createUser(services.database, created.id, { email: opts.adminEmail, admin: true, ...(password ? { password } : {}) })
+          await createUser(services.database, created.id, {
+            email: opts.adminEmail,
+            admin: true,
+            ...(password ? { password } : {}),
+          })
         }
         return { name: created.name, created_at: created.createdAt }
       },
@@ -38,7 +47,11 @@ export function registerTenantCommands(program: Command): void {
     withServices(
       opts,
       async (services) =>
-        (await listTenants(services.database)).map((t) => ({ name: t.name, support: t.supportBackend, created_at: t.createdAt })),
+        (await listTenants(services.database)).map((t) => ({
+          name: t.name,
+          support: t.supportBackend,
+          created_at: t.createdAt,
+        })),
       (rows) => table(rows, ['name', 'support', 'created_at']),
     ),
   )

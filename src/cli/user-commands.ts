@@ -1,8 +1,22 @@
 /** `optimalcloud user create|list|get`: the User Manager from the command line. */
 import type { Command } from 'commander'
-import { createUser, findUserByEmail, findUsersByEmployeeId, listUsers, type UserDetails } from '../directory/users.js'
+import {
+  createUser,
+  findUserByEmail,
+  findUsersByEmployeeId,
+  listUsers,
+  type UserDetails,
+} from '../directory/users.js'
 import { AppError } from '../errors.js'
-import { type CommonOptions, common, describe, readSecretFromStdin, table, tenantNamed, withServices } from './context.js'
+import {
+  type CommonOptions,
+  common,
+  describe,
+  readSecretFromStdin,
+  table,
+  tenantNamed,
+  withServices,
+} from './context.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
 
@@ -46,13 +60,15 @@ export function registerUserCommands(program: Command): void {
       )
     },
   )
-  common(user.command('list').description('list users').requiredOption('--tenant <tenant>', 'tenant name')).action(
-    (opts: TenantOptions) =>
-      withServices(
-        opts,
-        async (services) => listUsers(services.database.db, (await tenantNamed(services, opts.tenant)).id),
-        (rows) => table(rows, ['id', 'login_id', 'email', 'display_name', 'status', 'employee_id', 'service_account']),
-      ),
+  common(
+    user.command('list').description('list users').requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => listUsers(services.database.db, (await tenantNamed(services, opts.tenant)).id),
+      (rows) =>
+        table(rows, ['id', 'login_id', 'email', 'display_name', 'status', 'employee_id', 'service_account']),
+    ),
   )
   common(
     user
@@ -71,7 +87,12 @@ export function registerUserCommands(program: Command): void {
         if (opts.email !== undefined) {
           found = await findUserByEmail(services.database.db, tenant.id, opts.email)
         } else if (opts.employeeId !== undefined) {
-          const matches = await findUsersByEmployeeId(services.database.db, tenant.id, opts.employeeId, opts.destination)
+          const matches = await findUsersByEmployeeId(
+            services.database.db,
+            tenant.id,
+            opts.employeeId,
+            opts.destination,
+          )
           if (matches.length > 1) {
             throw new AppError('bad_request', {
               message: `Several users have employee id ${opts.employeeId}; name one with --destination`,

@@ -2,13 +2,14 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { GroupCommitter } from './group-commit.js'
 import type { Schema } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
-export type Tx = Transaction<Schema>
+/** A connection inside a transaction (Kysely's Transaction on PostgreSQL, the batch's connection on SQLite). */
+export type Tx = Kysely<Schema>
 export type Db = Kysely<Schema>
 
 export interface Database {

@@ -1,9 +1,9 @@
 /** Group commit for SQLite: the writes of concurrent requests share one transaction and one commit. */
-import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Schema } from './schema.js'
 
 interface Unit {
-  work: (trx: Transaction<Schema>) => Promise<unknown>
+  work: (trx: Kysely<Schema>) => Promise<unknown>
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
 }
@@ -19,7 +19,7 @@ export class GroupCommitter {
 
   constructor(private readonly db: Kysely<Schema>) {}
 
-  run<T>(work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {
+  run<T>(work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject })
       if (this.running === null) this.running = this.loop()
@@ -44,40 +44,50 @@ export class GroupCommitter {
 
   private async commit(batch: Unit[]): Promise<void> {
     const settled: Array<() => void> = []
-    let loneFailure: { error: unknown } | null = null
     try {
-      await this.db.transaction().execute(async (trx) => {
-        if (batch.length === 1 && batch[0]) {
-          // One unit needs no savepoint: its failure rolls back the whole (its own) transaction.
-          const unit = batch[0]
-          try {
-            const value = await unit.work(trx)
-            settled.push(() => unit.resolve(value))
-          } catch (error) {
-            loneFailure = { error }
-            throw error
-          }
-          return
-        }
-        for (const unit of batch) {
-          await sql`savepoint unit`.execute(trx)
-          try {
-            const value = await unit.work(trx)
-            await sql`release savepoint unit`.execute(trx)
-            settled.push(() => unit.resolve(value))
-          } catch (error) {
-            await sql`rollback to savepoint unit`.execute(trx)
-            await sql`release savepoint unit`.execute(trx)
-            settled.push(() => unit.reject(error))
-          }
+      await this.db.connection().execute(async (connection) => {
+        // IMMEDIATE takes the write lock up front (waiting out busy_timeout if the CLI holds it);
+        // a deferred transaction that reads first could fail at its first write instead.
+        await sql`begin immediate`.execute(connection)
+        try {
+          await this.runUnits(connection, batch, settled)
+          await sql`commit`.execute(connection)
+        } catch (error) {
+          await sql`rollback`.execute(connection).catch(() => {})
+          throw error
         }
       })
     } catch (error) {
-      // Either the lone unit failed (its own error), or the commit itself failed (every unit fails).
-      const cause = loneFailure === null ? error : (loneFailure as { error: unknown }).error
-      for (const unit of batch) unit.reject(cause)
+      // The lone unit failed (its own error), or the commit itself failed (every unit fails).
+      for (const unit of batch) unit.reject(error)
       return
     }
     for (const settle of settled) settle()
+  }
+
+  private async runUnits(
+    connection: Kysely<Schema>,
+    batch: Unit[],
+    settled: Array<() => void>,
+  ): Promise<void> {
+    const [lone] = batch
+    if (batch.length === 1 && lone !== undefined) {
+      // One unit needs no savepoint: its failure rolls back the whole (its own) transaction.
+      const value = await lone.work(connection)
+      settled.push(() => lone.resolve(value))
+      return
+    }
+    for (const unit of batch) {
+      await sql`savepoint unit`.execute(connection)
+      try {
+        const value = await unit.work(connection)
+        await sql`release savepoint unit`.execute(connection)
+        settled.push(() => unit.resolve(value))
+      } catch (error) {
+        await sql`rollback to savepoint unit`.execute(connection)
+        await sql`release savepoint unit`.execute(connection)
+        settled.push(() => unit.reject(error))
+      }
+    }
   }
 }

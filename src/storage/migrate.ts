@@ -1,5 +1,5 @@
 /** Brings a database's schema up to date with the migrations in this folder. */
-import { type Migration, type MigrationProvider, Migrator } from 'kysely'
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Database } from './database.js'
 import * as initial from './migrations/001-initial.js'
 
@@ -16,7 +16,19 @@ const provider: MigrationProvider = { getMigrations: async () => migrations }
  * @example await migrateToLatest(database)
  */
 export async function migrateToLatest(database: Database): Promise<void> {
-  const migrator = new Migrator({ db: database.db, provider })
+  // Kysely looks for its own tables in every schema of the database unless told which one: with
+  // another schema holding them (a second deployment, parallel test runs), it would skip creating
+  // them here and then fail. So on PostgreSQL they live in the schema this connection uses.
+  const schema =
+    database.dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]
+          ?.schema
+      : undefined
+  const migrator = new Migrator({
+    db: database.db,
+    provider,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  })
   const { error, results } = await migrator.migrateToLatest()
   const failed = results?.find((r) => r.status === 'Error')
   if (error !== undefined || failed !== undefined) {

@@ -7,6 +7,7 @@ import {
   type TicketOutcome,
   type TicketWriteOptions,
 } from './tickets.js'
+import { createZendeskTicket } from './zendesk-tickets.js'
 
 export interface CreateTicketOptions extends TicketWriteOptions {
   /** Stable across retries and replays of one delivery: external systems get it as their idempotency key. */
@@ -24,5 +25,6 @@ export async function createTicket(
   command: CreateTicket,
   options: CreateTicketOptions,
 ): Promise<TicketOutcome> {
+  if (tenant.supportBackend === 'zendesk') return createZendeskTicket(services, tenant, command, options)
   return createBuiltinTicket(services.database, tenant.id, command, options)
 }

@@ -13,7 +13,8 @@ export function tenantNameFromHost(
 ): string | null {
   if (host !== undefined) {
     const hostname = stripPort(host.trim().toLowerCase())
-    const suffix = `.${baseDomain}`
+    // Host names have no case; a base domain given by flag or config may have some.
+    const suffix = `.${baseDomain.toLowerCase()}`
     if (hostname.endsWith(suffix)) {
       const label = hostname.slice(0, -suffix.length)
       if (TENANT_NAME_PATTERN.test(label)) return label

@@ -45,13 +45,16 @@ export async function runWebhook(
   call: WebhookCall,
   work: (commit: CommitAnswer) => Promise<WebhookAnswer>,
 ): Promise<WebhookAnswer> {
-  const hash = call.idempotencyKey === null ? '' : requestHash(call.endpoint, call.body)
+  // The destination is part of the request: the same key and body sent to two destinations are two requests.
+  const target = call.destinationId === undefined ? call.endpoint : `${call.endpoint}@${call.destinationId}`
+  const hash = call.idempotencyKey === null ? '' : requestHash(target, call.body)
   for (let attempt = 0; ; attempt++) {
     if (call.idempotencyKey !== null) {
       const stored = await findStoredAnswer(database.db, call.tenant.id, call.idempotencyKey, hash)
       if (stored !== null) {
-        const answer = {
+        const answer: WebhookAnswer = {
           ...stored,
+          ...storedOutcome(stored.body),
           reason: 'Idempotency-Key repeat: answered as the first call, nothing changed',
         }
         await database.transaction((trx) => logDelivery(trx, call, answer))
@@ -74,6 +77,17 @@ export async function runWebhook(
       if (attempt === 0 && isUniqueViolation(error)) continue
       throw error
     }
+  }
+}
+
+/** The ticket number or user id a stored answer names, so the repeat's log entry names it too. */
+function storedOutcome(body: unknown): Pick<WebhookAnswer, 'ticketNumber' | 'userId'> {
+  if (typeof body !== 'object' || body === null) return {}
+  const { ticket, user } = body as { ticket?: unknown; user?: unknown }
+  const userId = typeof user === 'object' && user !== null ? (user as { id?: unknown }).id : undefined
+  return {
+    ...(typeof ticket === 'number' ? { ticketNumber: ticket } : {}),
+    ...(typeof userId === 'string' ? { userId } : {}),
   }
 }
 

@@ -80,7 +80,15 @@ export const TICKETS = '/v5.0/mgmt/api/v1.0/webhooks/helpdesk'
 export function post(
   app: FastifyInstance,
   path: string,
-  options: { host: string; auth?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  options: {
+    host: string
+    auth?: string
+    body?: unknown
+    raw?: string
+    headers?: Record<string, string>
+    /** The client address (the failure limiter counts per address); 127.0.0.1 when absent. */
+    remoteAddress?: string
+  },
 ) {
   const headers: Record<string, string> = {
     host: options.host,
@@ -93,6 +101,7 @@ export function post(
     url: path,
     headers,
     payload: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+    ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
   }
   return app.inject(request)
 }

@@ -1,0 +1,338 @@
+/** HR provisioning: AddUser, ModifyUser and TerminateUser applied to the user directory, whatever the HR system. */
+import { AppError } from '../errors.js'
+import { newId } from '../ids.js'
+import type { Database, Db, Tx } from '../storage/database.js'
+import type { UserTable } from '../storage/schema.js'
+import type { LoginIdSource } from './destinations.js'
+import { isEmail, toUser, type User } from './users.js'
+
+/** An employee as the HR system names it: `employeeId` is unique only within a company ('' when there are none). */
+export interface EmployeeRef {
+  employeeId: string
+  companyId: string
+}
+
+/** The destination a command came through: the link's owner and its login ID rule. */
+export interface ProvisioningTarget {
+  tenantId: string
+  destinationId: string
+  loginId: LoginIdSource
+}
+
+export interface AddUser {
+  ref: EmployeeRef
+  firstName: string
+  lastName: string
+  email: string
+  /** Absent leaves the value alone (for a known employee); null or '' clears it. */
+  mobile?: string | null
+  /** Absent follows the names (see nextDisplayName); null or '' goes back to `first last`. */
+  displayName?: string | null
+}
+
+/** Only the fields that are present change; `terminate` is for HR systems that report a status. */
+export interface ModifyUser {
+  ref: EmployeeRef
+  firstName?: string
+  lastName?: string
+  email?: string
+  mobile?: string | null
+  displayName?: string | null
+  terminate?: boolean
+}
+
+export interface TerminateUser {
+  ref: EmployeeRef
+}
+
+export interface ProvisioningOutcome {
+  user: User
+  /** True only when adduser made a new user. */
+  created: boolean
+  /** False when the command found the user already as asked (a repeat). */
+  changed: boolean
+}
+
+export interface ProvisioningOptions {
+  /** Runs inside the transaction that commits the change, so what it writes lands with it or not at all. */
+  inTransaction?: (trx: Tx, outcome: ProvisioningOutcome) => Promise<void>
+}
+
+/**
+ * Creates the employee's user, or, for an employee this destination already knows (HR systems
+ * resend new hires on transfers and retries), updates it with the given fields and reactivates it
+ * when it was terminated. A login ID or email of another user: `Failed to create user in the OptimalCloud`.
+ * Two calls for one new employee at once meet at the users_employee index: the loser's unique
+ * violation is retried by runWebhook and then finds the winner's user.
+ *
+ * @example await addUser(database, target, { ref: { employeeId: '1111', companyId: '' }, firstName: 'John', lastName: 'Doe', email: 'john@acme.com' })
+ */
+export async function addUser(
+  database: Database,
+  target: ProvisioningTarget,
+  command: AddUser,
+  options: ProvisioningOptions = {},
+): Promise<ProvisioningOutcome> {
+  const email = checkEmail(command.email)
+  const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : email
+  return database.transaction(async (trx) => {
+    // One read finds the linked user and anyone holding this email or login ID.
+    let query = trx
+      .selectFrom('users')
+      .selectAll()
+      .where('tenant_id', '=', target.tenantId)
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('destination_id', '=', target.destinationId),
+            eb('company_id', '=', command.ref.companyId),
+            eb('employee_id', '=', command.ref.employeeId),
+          ]),
+          eb('email_key', '=', email.toLowerCase()),
+          eb('login_key', '=', loginId.toLowerCase()),
+        ]),
+      )
+    if (database.dialect === 'postgres') query = query.forUpdate()
+    const rows = await query.execute()
+    const existing = rows.find((row) => isLinked(row, target, command.ref))
+    const clash = describeClash(rows, existing?.id ?? null, email, loginId)
+    if (clash !== null) throw new AppError('user_create_failed', { reason: clash })
+
+    const now = new Date().toISOString()
+    let outcome: ProvisioningOutcome
+    if (existing === undefined) {
+      const row: UserTable = {
+        id: newId('usr'),
+        tenant_id: target.tenantId,
+        login_id: loginId,
+        login_key: loginId.toLowerCase(),
+        email,
+        email_key: email.toLowerCase(),
+        first_name: command.firstName,
+        last_name: command.lastName,
+        display_name: nextDisplayName(undefined, command.firstName, command.lastName, command.displayName),
+        mobile: cleanOptional(command.mobile) ?? null,
+        status: 'active',
+        is_service_account: 0,
+        is_admin: 0,
+        password_hash: null,
+        destination_id: target.destinationId,
+        company_id: command.ref.companyId,
+        employee_id: command.ref.employeeId,
+        created_at: now,
+        updated_at: now,
+      }
+      await trx.insertInto('users').values(row).execute()
+      outcome = { user: toUser(row), created: true, changed: true }
+    } else {
+      // An account an administrator disabled stays disabled: only a terminated one comes back.
+      const status = existing.status === 'terminated' ? 'active' : existing.status
+      outcome = await applyChanges(trx, existing, {
+        login_id: loginId,
+        email,
+        first_name: command.firstName,
+        last_name: command.lastName,
+        display_name: nextDisplayName(existing, command.firstName, command.lastName, command.displayName),
+        mobile: command.mobile === undefined ? existing.mobile : cleanOptional(command.mobile),
+        status,
+      })
+    }
+    await options.inTransaction?.(trx, outcome)
+    return outcome
+  })
+}
+
+/**
+ * Changes only the fields present in `command`; never reactivates a user (only adduser does), so a
+ * modify racing a terminate cannot bring the user back. Unknown employee: `User not found in the
+ * OptimalCloud`; a login ID or email of another user: `Failed to update user in the OptimalCloud`.
+ *
+ * @example await modifyUser(database, target, { ref, mobile: null })
+ */
+export async function modifyUser(
+  database: Database,
+  target: ProvisioningTarget,
+  command: ModifyUser,
+  options: ProvisioningOptions = {},
+): Promise<ProvisioningOutcome> {
+  const email = command.email === undefined ? undefined : checkEmail(command.email)
+  return database.transaction(async (trx) => {
+    const existing = await lockLinked(database, trx, target, command.ref)
+    const nextEmail = email ?? existing.email
+    const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : nextEmail
+    if (nextEmail.toLowerCase() !== existing.email_key || loginId.toLowerCase() !== existing.login_key) {
+      const rows = await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('tenant_id', '=', target.tenantId)
+        .where((eb) =>
+          eb.or([eb('email_key', '=', nextEmail.toLowerCase()), eb('login_key', '=', loginId.toLowerCase())]),
+        )
+        .execute()
+      const clash = describeClash(rows, existing.id, nextEmail, loginId)
+      if (clash !== null) throw new AppError('user_update_failed', { reason: clash })
+    }
+    const firstName = command.firstName ?? existing.first_name
+    const lastName = command.lastName ?? existing.last_name
+    const outcome = await applyChanges(trx, existing, {
+      login_id: loginId,
+      email: nextEmail,
+      first_name: firstName,
+      last_name: lastName,
+      display_name: nextDisplayName(existing, firstName, lastName, command.displayName),
+      mobile: command.mobile === undefined ? existing.mobile : cleanOptional(command.mobile),
+      status: command.terminate === true ? 'terminated' : existing.status,
+    })
+    await options.inTransaction?.(trx, outcome)
+    return outcome
+  })
+}
+
+/**
+ * Terminates the user: it can no longer sign in; the record and its link stay. A repeat changes
+ * nothing and answers the same user.
+ *
+ * @example await terminateUser(database, target, { ref: { employeeId: '1111', companyId: '' } })
+ */
+export async function terminateUser(
+  database: Database,
+  target: ProvisioningTarget,
+  command: TerminateUser,
+  options: ProvisioningOptions = {},
+): Promise<ProvisioningOutcome> {
+  return database.transaction(async (trx) => {
+    const existing = await lockLinked(database, trx, target, command.ref)
+    const outcome = await applyChanges(trx, existing, { status: 'terminated' })
+    await options.inTransaction?.(trx, outcome)
+    return outcome
+  })
+}
+
+/**
+ * The user this destination linked to the employee; `User not found in the OptimalCloud` otherwise.
+ * Used before calling an HR system's API, so an unknown employee costs no call.
+ */
+export async function requireLinkedUser(db: Db, target: ProvisioningTarget, ref: EmployeeRef): Promise<User> {
+  const row = await linkedQuery(db, target, ref).executeTakeFirst()
+  if (row === undefined) throw notFound(ref)
+  return toUser(row)
+}
+
+function linkedQuery(db: Db, target: ProvisioningTarget, ref: EmployeeRef) {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', target.tenantId)
+    .where('destination_id', '=', target.destinationId)
+    .where('company_id', '=', ref.companyId)
+    .where('employee_id', '=', ref.employeeId)
+}
+
+/** The linked row, locked on PostgreSQL so concurrent changes to one user apply one after the other. */
+async function lockLinked(
+  database: Database,
+  trx: Tx,
+  target: ProvisioningTarget,
+  ref: EmployeeRef,
+): Promise<UserTable> {
+  const query = linkedQuery(trx, target, ref)
+  const row = await (database.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst()
+  if (row === undefined) throw notFound(ref)
+  return row
+}
+
+function notFound(ref: EmployeeRef): AppError {
+  const company = ref.companyId === '' ? '' : ` of company ${ref.companyId}`
+  return new AppError('user_not_found', {
+    reason: `employee ${ref.employeeId}${company} is not known to this provisioning destination`,
+  })
+}
+
+type UserChanges = Partial<
+  Pick<UserTable, 'login_id' | 'email' | 'first_name' | 'last_name' | 'display_name' | 'mobile' | 'status'>
+>
+
+/** Writes the fields that differ (with their lower-cased keys); nothing at all when none do. */
+async function applyChanges(
+  trx: Tx,
+  existing: UserTable,
+  changes: UserChanges,
+): Promise<ProvisioningOutcome> {
+  const patch: Partial<UserTable> = {}
+  for (const [field, value] of Object.entries(changes) as Array<[keyof UserChanges, string | null]>) {
+    if (value !== undefined && existing[field] !== value) Object.assign(patch, { [field]: value })
+  }
+  if (Object.keys(patch).length === 0) return { user: toUser(existing), created: false, changed: false }
+  if (patch.login_id !== undefined) patch.login_key = patch.login_id.toLowerCase()
+  if (patch.email !== undefined) patch.email_key = patch.email.toLowerCase()
+  patch.updated_at = new Date().toISOString()
+  await trx
+    .updateTable('users')
+    .set(patch)
+    .where('tenant_id', '=', existing.tenant_id)
+    .where('id', '=', existing.id)
+    .execute()
+  return { user: toUser({ ...existing, ...patch }), created: false, changed: true }
+}
+
+function isLinked(row: UserTable, target: ProvisioningTarget, ref: EmployeeRef): boolean {
+  return (
+    row.destination_id === target.destinationId &&
+    row.company_id === ref.companyId &&
+    row.employee_id === ref.employeeId
+  )
+}
+
+/** Why this email or login ID cannot be used (for the delivery log), or null when no other user holds it. */
+function describeClash(
+  rows: UserTable[],
+  selfId: string | null,
+  email: string,
+  loginId: string,
+): string | null {
+  for (const row of rows) {
+    if (row.id === selfId) continue
+    if (row.email_key === email.toLowerCase())
+      return `email ${email} already belongs to another user (${row.id})`
+    if (row.login_key === loginId.toLowerCase())
+      return `login ID ${loginId} already belongs to another user (${row.id})`
+  }
+  return null
+}
+
+function checkEmail(value: string): string {
+  const email = value.trim()
+  if (!isEmail(email)) throw new AppError('invalid_email')
+  return email
+}
+
+/** Trimmed text, or null for null and empty text. */
+function cleanOptional(value: string | null | undefined): string | null | undefined {
+  if (value === undefined) return undefined
+  if (value === null) return null
+  const trimmed = value.trim()
+  return trimmed === '' ? null : trimmed
+}
+
+/**
+ * A display name given is kept; null or '' means `first last`. When none is given, a display name
+ * that followed the old names (it equals `first last`) follows the new ones, and one set on purpose stays.
+ */
+function nextDisplayName(
+  existing: UserTable | undefined,
+  firstName: string,
+  lastName: string,
+  given: string | null | undefined,
+): string {
+  const followed = defaultDisplayName(firstName, lastName)
+  const explicit = cleanOptional(given)
+  if (explicit !== undefined) return explicit ?? followed
+  if (existing === undefined) return followed
+  return existing.display_name === defaultDisplayName(existing.first_name, existing.last_name)
+    ? followed
+    : existing.display_name
+}
+
+function defaultDisplayName(firstName: string, lastName: string): string {
+  return `${firstName} ${lastName}`.trim()
+}

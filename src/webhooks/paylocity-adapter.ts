@@ -1,0 +1,130 @@
+/** Paylocity's New Hire, Employee Change and Termination webhooks turned into AddUser, ModifyUser, TerminateUser. */
+import {
+  type PaylocityClient,
+  type PaylocityEmployee,
+  PaylocityError,
+  type PaylocitySettings,
+} from '../connectors/paylocity-client.js'
+import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
+import { isEmail } from '../directory/users.js'
+import { AppError, mustBeString } from '../errors.js'
+import { isMissing, type JsonObject } from './fields.js'
+import { genericAddUser, genericModifyUser, genericRef } from './generic-hr-adapter.js'
+
+/** Paylocity's names for the generic fields; the generic name wins when both hold a value. */
+const PAYLOCITY_NAMES: ReadonlyArray<readonly [generic: string, paylocity: string]> = [
+  ['employee_id', 'employeeId'],
+  ['first_name', 'employeeFirstName'],
+  ['last_name', 'employeeLastName'],
+  ['email', 'employeeWorkEMailAddress'],
+  ['mobile', 'employeeWorkPhone'],
+]
+
+/**
+ * The body with Paylocity's field names read as the generic ones, so the checks and their messages
+ * are the generic ones (`employee_id is a required field` when `employeeId` is missing).
+ */
+export function asGenericBody(body: JsonObject): JsonObject {
+  const out: JsonObject = {}
+  for (const [generic, paylocity] of PAYLOCITY_NAMES) {
+    const value = isMissing(body[generic]) && body[paylocity] !== undefined ? body[paylocity] : body[generic]
+    if (value !== undefined) out[generic] = value
+  }
+  if (body.display_name !== undefined) out.display_name = body.display_name
+  return out
+}
+
+/**
+ * `companyId` (or `company_id`): employee ids are unique only within a company, so it is part of the
+ * link. A number is read as its digits; absent or empty is ''.
+ */
+export function paylocityCompanyId(body: JsonObject): string {
+  const field = body.companyId !== undefined ? 'companyId' : 'company_id'
+  const value = body[field]
+  if (isMissing(value)) return ''
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (typeof value !== 'string') throw mustBeString(field)
+  return value.trim()
+}
+
+/**
+ * New Hire → adduser: `employeeId`, `employeeFirstName`, `employeeLastName`,
+ * `employeeWorkEMailAddress` required (in that order), `employeeWorkPhone` is the mobile; other
+ * fields (addresses, cost centers, pay data) are ignored.
+ *
+ * @example paylocityAddUser(newHireBody).ref // { employeeId: '12345', companyId: 'C01' }
+ */
+export function paylocityAddUser(body: JsonObject): AddUser {
+  const command = genericAddUser(asGenericBody(body))
+  return { ...command, ref: withCompany(command.ref, body) }
+}
+
+/** Employee Change without API settings: the fields present in the body are applied. */
+export function paylocityModifyUser(body: JsonObject): ModifyUser {
+  const command = genericModifyUser(asGenericBody(body))
+  return { ...command, ref: withCompany(command.ref, body) }
+}
+
+/** Termination → deleteuser: `employeeId` (and `companyId` for the link); the rest is ignored. */
+export function paylocityTerminateUser(body: JsonObject): TerminateUser {
+  return { ref: paylocityRef(body) }
+}
+
+export function paylocityRef(body: JsonObject): EmployeeRef {
+  return withCompany(genericRef(asGenericBody(body)), body)
+}
+
+export interface EmployeeChangeContext {
+  /** The destination's Weblink API settings (secret unsealed), or null when it has none. */
+  api: PaylocitySettings | null
+  /** Throws `User not found in the OptimalCloud` for an employee the destination does not know. */
+  ensureKnown: (ref: EmployeeRef) => Promise<void>
+  /** Makes the client; tests and callers may pass their own. */
+  client: (settings: PaylocitySettings) => Pick<PaylocityClient, 'getEmployee'>
+}
+
+/**
+ * Employee Change → modifyuser. Paylocity sends only `{companyId, employeeId}`: with API settings the
+ * employee is fetched from Weblink (after checking the user is known, so an unknown employee costs
+ * no call) and its record replaces the user's fields; `employeeStatus` `T` terminates. A Weblink
+ * failure is `Failed to fetch the employee from Paylocity`, with Paylocity's reason for the log.
+ * Must not run inside a database transaction: it waits on the network.
+ */
+export async function paylocityEmployeeChange(
+  body: JsonObject,
+  context: EmployeeChangeContext,
+): Promise<ModifyUser> {
+  if (context.api === null) return paylocityModifyUser(body)
+  const ref = paylocityRef(body)
+  await context.ensureKnown(ref)
+  let employee: PaylocityEmployee
+  try {
+    employee = await context.client(context.api).getEmployee(ref.companyId, ref.employeeId)
+  } catch (error) {
+    if (error instanceof PaylocityError)
+      throw new AppError('paylocity_fetch_failed', { reason: error.message, cause: error })
+    throw error
+  }
+  return fromWeblinkEmployee(ref, employee)
+}
+
+/**
+ * Weblink's record is the whole truth about the employee: names and a valid work email replace the
+ * user's (missing ones are left alone, as a user must keep a name and an email); a missing mobile or
+ * preferred name clears them.
+ */
+export function fromWeblinkEmployee(ref: EmployeeRef, employee: PaylocityEmployee): ModifyUser {
+  return {
+    ref,
+    ...(employee.firstName === null ? {} : { firstName: employee.firstName }),
+    ...(employee.lastName === null ? {} : { lastName: employee.lastName }),
+    ...(employee.email === null || !isEmail(employee.email) ? {} : { email: employee.email }),
+    mobile: employee.mobile,
+    displayName: employee.displayName,
+    terminate: employee.terminated,
+  }
+}
+
+function withCompany(ref: EmployeeRef, body: JsonObject): EmployeeRef {
+  return { ...ref, companyId: paylocityCompanyId(body) }
+}

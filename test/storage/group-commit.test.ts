@@ -1,0 +1,175 @@
+/** database.transaction under concurrency, on both dialects: every unit commits or fails alone (group commit on SQLite). */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { newId } from '../../src/ids.js'
+import { type Database, isUniqueViolation, type Tx } from '../../src/storage/database.js'
+import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
+import { countRows } from '../helpers/rows.js'
+
+const pgUp = await postgresAvailable()
+
+for (const dialect of DIALECTS) {
+  describe(`database.transaction (${dialect})`, {
+    skip: dialect === 'postgres' && !pgUp && 'no PostgreSQL',
+  }, () => {
+    let testDb: TestDatabase
+    let database: Database
+    before(async () => {
+      testDb = await freshDatabase(dialect)
+      database = testDb.database
+    })
+    after(() => testDb.dispose())
+
+    /** A tenant of its own per test, so counts start at 0. */
+    async function tenant(): Promise<string> {
+      const id = newId('ten')
+      await database.transaction((trx) =>
+        trx
+          .insertInto('tenants')
+          .values({
+            id,
+            name: id.replace('_', '-').toLowerCase(),
+            support_backend: 'builtin',
+            support_settings: '{}',
+            next_ticket_number: 1,
+            created_at: new Date().toISOString(),
+          })
+          .execute(),
+      )
+      return id
+    }
+
+    function addRequester(trx: Tx, tenantId: string, email: string) {
+      return trx
+        .insertInto('requesters')
+        .values({
+          tenant_id: tenantId,
+          email_key: email,
+          email,
+          name: null,
+          created_at: new Date().toISOString(),
+        })
+        .execute()
+    }
+
+    async function emails(tenantId: string): Promise<string[]> {
+      const rows = await database.db
+        .selectFrom('requesters')
+        .select('email')
+        .where('tenant_id', '=', tenantId)
+        .orderBy('email')
+        .execute()
+      return rows.map((row) => row.email)
+    }
+
+    it('commits many concurrent transactions, each resolving with its own value once committed', async () => {
+      const tenantId = await tenant()
+      const seenAtResolve: boolean[] = []
+      const units = Array.from({ length: 100 }, (_, i) =>
+        database
+          .transaction(async (trx) => {
+            await addRequester(trx, tenantId, `u${String(i).padStart(3, '0')}@x.com`)
+            return i
+          })
+          .then(async (value) => {
+            // Another connection sees the write as soon as the unit resolves: resolved means committed.
+            const row = await database.db
+              .selectFrom('requesters')
+              .select('email')
+              .where('tenant_id', '=', tenantId)
+              .where('email_key', '=', `u${String(i).padStart(3, '0')}@x.com`)
+              .executeTakeFirst()
+            seenAtResolve.push(row !== undefined)
+            return value
+          }),
+      )
+      assert.deepEqual(
+        await Promise.all(units),
+        Array.from({ length: 100 }, (_, i) => i),
+      )
+      assert.equal(await countRows(database.db, 'requesters', tenantId), 100)
+      assert.ok(seenAtResolve.every(Boolean))
+    })
+
+    it('rolls back only the writes of a unit that throws; the others commit', async () => {
+      const tenantId = await tenant()
+      const boom = new Error('boom')
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          database.transaction(async (trx) => {
+            await addRequester(trx, tenantId, `a${i}@x.com`)
+            if (i === 4) {
+              await addRequester(trx, tenantId, `b${i}@x.com`)
+              throw boom
+            }
+            await addRequester(trx, tenantId, `b${i}@x.com`)
+            return i
+          }),
+        ),
+      )
+      for (const [i, result] of results.entries()) {
+        if (i === 4) {
+          assert.equal(result.status, 'rejected')
+          assert.equal(result.status === 'rejected' && result.reason, boom, 'its own error')
+        } else {
+          assert.deepEqual(result, { status: 'fulfilled', value: i })
+        }
+      }
+      const expected = [0, 1, 2, 3, 5, 6, 7, 8, 9].flatMap((i) => [`a${i}@x.com`, `b${i}@x.com`]).sort()
+      assert.deepEqual(await emails(tenantId), expected)
+    })
+
+    it('keeps a unique violation to its unit: the others commit, even one with the same key before it', async () => {
+      const tenantId = await tenant()
+      await database.transaction((trx) => addRequester(trx, tenantId, 'taken@x.com'))
+      const results = await Promise.allSettled([
+        database.transaction((trx) => addRequester(trx, tenantId, 'one@x.com')),
+        database.transaction(async (trx) => {
+          await addRequester(trx, tenantId, 'written-first@x.com')
+          await addRequester(trx, tenantId, 'taken@x.com')
+        }),
+        database.transaction((trx) => addRequester(trx, tenantId, 'twice@x.com')),
+        database.transaction((trx) => addRequester(trx, tenantId, 'twice@x.com')),
+        database.transaction((trx) => addRequester(trx, tenantId, 'two@x.com')),
+      ])
+      assert.deepEqual(
+        results.map((result) => result.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+      )
+      for (const result of results) {
+        if (result.status === 'rejected') assert.ok(isUniqueViolation(result.reason), String(result.reason))
+      }
+      assert.deepEqual(await emails(tenantId), ['one@x.com', 'taken@x.com', 'twice@x.com', 'two@x.com'])
+    })
+
+    it('a lone failing unit writes nothing and rejects with its own error; later units still commit', async () => {
+      const tenantId = await tenant()
+      const own = new Error('alone')
+      await assert.rejects(
+        database.transaction(async (trx) => {
+          await addRequester(trx, tenantId, 'lone@x.com')
+          throw own
+        }),
+        (error: unknown) => error === own,
+      )
+      assert.deepEqual(await emails(tenantId), [])
+      await database.transaction((trx) => addRequester(trx, tenantId, 'after@x.com'))
+      assert.deepEqual(await emails(tenantId), ['after@x.com'])
+    })
+
+    it('lets a unit read its own writes and the committed writes of earlier units', async () => {
+      const tenantId = await tenant()
+      await database.transaction((trx) => addRequester(trx, tenantId, 'earlier@x.com'))
+      const seen = await database.transaction(async (trx) => {
+        await addRequester(trx, tenantId, 'mine@x.com')
+        const rows = await trx
+          .selectFrom('requesters')
+          .select('email')
+          .where('tenant_id', '=', tenantId)
+          .execute()
+        return rows.map((row) => row.email).sort()
+      })
+      assert.deepEqual(seen, ['earlier@x.com', 'mine@x.com'])
+    })
+  })
+}

@@ -1,0 +1,158 @@
+/** SPEC §5, Generic createticket: required fields in order, the requester, the ticket and its first comment. */
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import { addRequester } from '../../src/support/requesters.js'
+import { getTicket } from '../../src/support/tickets.js'
+import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
+import { countRows } from '../helpers/rows.js'
+import {
+  post,
+  type SeededTenant,
+  seedTenant,
+  startTestApp,
+  type TestApp,
+  TICKETS,
+} from '../helpers/test-app.js'
+
+const PATH = `${TICKETS}/createticket`
+const FIXTURE = JSON.parse(
+  readFileSync(new URL('../fixtures/generic-ticket.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>
+
+const pgUp = await postgresAvailable()
+
+for (const dialect of DIALECTS) {
+  describe(`Generic createticket webhook (${dialect})`, {
+    skip: dialect === 'postgres' && !pgUp && 'no PostgreSQL',
+  }, () => {
+    let t: TestApp
+    let acme: SeededTenant
+    before(async () => {
+      t = await startTestApp(dialect)
+      acme = await seedTenant(t.services, 'acme')
+      await addRequester(t.services.database, acme.tenant.id, 'john.doe@optimalidm.com', 'John Doe')
+    })
+    after(() => t.close())
+
+    const send = (body: unknown, auth = acme.key) => post(t.app, PATH, { host: acme.host, auth, body })
+
+    it('checks title, description, requester_email in that order, with the exact messages, and creates nothing', async () => {
+      const r = acme.requester
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{}, 'title is a required field'],
+        [{ description: 'D', requester_email: r }, 'title is a required field'],
+        [{ title: null, description: 'D', requester_email: r }, 'title is a required field'],
+        [{ title: '  ', description: 'D', requester_email: r }, 'title is a required field'],
+        [{ title: 7, description: 'D', requester_email: r }, 'title must be a string'],
+        [{ title: { t: 1 }, requester_email: r }, 'title must be a string'],
+        [{ title: 'T' }, 'description is a required field'],
+        [{ title: 'T', requester_email: r }, 'description is a required field'],
+        [{ title: 'T', description: null, requester_email: r }, 'description is a required field'],
+        [{ title: 'T', description: '\n\t ', requester_email: r }, 'description is a required field'],
+        [{ title: 'T', description: 5, requester_email: r }, 'description must be a string'],
+        [{ title: 'T', description: ['D'] }, 'description must be a string'],
+        [{ title: 'T', description: 'D' }, 'requester_email is a required field'],
+        [{ title: 'T', description: 'D', requester_email: null }, 'requester_email is a required field'],
+        [{ title: 'T', description: 'D', requester_email: ' ' }, 'requester_email is a required field'],
+        [{ title: 'T', description: 'D', requester_email: 42 }, 'requester_email must be a string'],
+        [{ title: 'T', description: 'D', requester_email: [r] }, 'requester_email must be a string'],
+      ]
+      const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
+      for (const [body, message] of cases) {
+        const res = await send(body)
+        assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`)
+        assert.equal(res.body, JSON.stringify({ error: message }), JSON.stringify(body))
+      }
+      assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+    })
+
+    it('refuses a requester who is not a support account, and compares emails without case', async () => {
+      const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
+      const res = await send({ ...FIXTURE, requester_email: 'stranger@optimalidm.com' })
+      assert.equal(res.statusCode, 400)
+      assert.equal(res.body, '{"error":"Requestor email was not found in Zendesk"}')
+      assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+      const upper = await send({ ...FIXTURE, requester_email: 'John.Doe@OptimalIDM.com' })
+      assert.equal(upper.statusCode, 201, upper.body)
+    })
+
+    it('creates the fixture ticket: 201 {"ticket":N}, readable by number', async () => {
+      const res = await send(FIXTURE, acme.basic)
+      assert.equal(res.statusCode, 201, res.body)
+      const number = res.json().ticket
+      assert.ok(Number.isInteger(number) && number > 0)
+      assert.equal(res.body, JSON.stringify({ ticket: number }))
+      const ticket = await getTicket(t.services.database.db, acme.tenant.id, number)
+      assert.equal(ticket.subject, 'Test Ticket')
+      assert.equal(ticket.priority, 'normal')
+      assert.equal(ticket.requester_email, 'john.doe@optimalidm.com')
+      assert.equal(ticket.external_id, null)
+      assert.deepEqual(
+        ticket.comments?.map((comment) => comment.body),
+        ['Generated by the CreateTicket webhook'],
+      )
+    })
+
+    it('puts every other field in the first comment, in the order sent, non-strings as JSON', async () => {
+      const res = await send({
+        priority: 'Low',
+        title: '  Printer on fire  ',
+        zeta: 1,
+        description: '  It is burning.  ',
+        requester_email: acme.requester,
+        alpha: 'a',
+        list: [1, 'two'],
+        nothing: null,
+        category: 'hardware',
+      })
+      assert.equal(res.statusCode, 201, res.body)
+      const ticket = await getTicket(t.services.database.db, acme.tenant.id, res.json().ticket)
+      assert.equal(ticket.subject, 'Printer on fire')
+      assert.equal(ticket.priority, 'low')
+      assert.deepEqual(
+        ticket.comments?.map((comment) => comment.body),
+        [
+          [
+            'It is burning.',
+            'priority: Low',
+            'zeta: 1',
+            'alpha: a',
+            'list: [1,"two"]',
+            'nothing: null',
+            'category: hardware',
+          ].join('\n'),
+        ],
+      )
+    })
+
+    it('makes a new ticket for every call (no dedupe without an Idempotency-Key), numbers unique and rising', async () => {
+      const numbers: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const res = await send(FIXTURE)
+        assert.equal(res.statusCode, 201, res.body)
+        numbers.push(res.json().ticket)
+      }
+      assert.equal(new Set(numbers).size, 3)
+      assert.deepEqual(
+        numbers,
+        [...numbers].sort((a, b) => a - b),
+      )
+      assert.equal(numbers[2], (numbers[0] ?? 0) + 2)
+    })
+
+    it('maps the priority like ServiceNow does', async () => {
+      for (const [priority, expected] of [
+        ['urgent', 'urgent'],
+        [2, 'high'],
+        ['4 - Low', 'low'],
+        ['nonsense', 'normal'],
+      ] as const) {
+        const res = await send({ ...FIXTURE, priority })
+        assert.equal(res.statusCode, 201)
+        const ticket = await getTicket(t.services.database.db, acme.tenant.id, res.json().ticket)
+        assert.equal(ticket.priority, expected)
+      }
+    })
+  })
+}
