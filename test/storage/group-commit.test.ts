@@ -132,10 +132,10 @@ for (const dialect of DIALECTS) {
         database.transaction((trx) => addRequester(trx, tenantId, 'twice@x.com')),
         database.transaction((trx) => addRequester(trx, tenantId, 'two@x.com')),
       ])
-      assert.deepEqual(
-        results.map((result) => result.status),
-        ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
-      )
+      const statuses = results.map((result) => result.status)
+      assert.deepEqual([statuses[0], statuses[1], statuses[4]], ['fulfilled', 'rejected', 'fulfilled'])
+      // The two units with one key race (on PostgreSQL in any order): exactly one of them wins.
+      assert.deepEqual([statuses[2], statuses[3]].sort(), ['fulfilled', 'rejected'])
       for (const result of results) {
         if (result.status === 'rejected') assert.ok(isUniqueViolation(result.reason), String(result.reason))
       }

@@ -89,6 +89,36 @@ for (const dialect of DIALECTS) {
       })
     }
 
+    it('one Idempotency-Key with two different bodies at once: one ticket; the other body is refused', async () => {
+      const tenant = await freshTenant()
+      const bodies = ['A', 'B'].map((title) => ({
+        title,
+        description: 'D',
+        requester_email: tenant.requester,
+      }))
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          post(t.app, `${TICKETS}/createticket`, {
+            host: tenant.host,
+            auth: tenant.key,
+            body: bodies[i % 2],
+            headers: { 'idempotency-key': 'raced-key' },
+          }),
+        ),
+      )
+      assert.equal(await countRows(t.services.database.db, 'tickets', tenant.tenant.id), 1)
+      const winner = (await getTicket(t.services.database.db, tenant.tenant.id, 1)).subject
+      for (const [i, res] of answers.entries()) {
+        if (bodies[i % 2]?.title === winner) {
+          assert.equal(res.statusCode, 201, res.body)
+          assert.equal(res.body, '{"ticket":1}')
+        } else {
+          assert.equal(res.statusCode, 400, res.body)
+          assert.equal(res.body, '{"error":"Idempotency-Key was already used with a different request"}')
+        }
+      }
+    })
+
     it('50 different createticket calls at once: 50 tickets numbered 1..50', async () => {
       const tenant = await freshTenant()
       const answers = await Promise.all(
