@@ -1,6 +1,7 @@
 // `npm run bench`: the webhook hot path under load against a bare Fastify handler, each in its own process.
 // See bench/README.md. Knobs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_ONLY,
-// BENCH_QUERIES=1 (SQL statements per request), BENCH_CPU_PROF=dir (V8 CPU profile of each target).
+// BENCH_QUERIES=1 (SQL statements per request), BENCH_CPU_PROF=dir (V8 CPU profile of each target),
+// BENCH_MARKDOWN=1 (the table again as Markdown), BENCH_SYNCHRONOUS=FULL (SQLite synchronous=FULL).
 import { execFileSync, fork } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -18,7 +19,14 @@ const MIB = 1024 * 1024
 const hrBuilt = existsSync(new URL('../dist/webhooks/hr-routes.js', import.meta.url))
 const TARGETS = [
   { name: 'bare', label: 'bare Fastify 5 handler (baseline)', body: ticketBody },
-  { name: 'apikey', label: 'createticket, API key (Bearer)', body: ticketBody, min: 0.4, aim: 0.5, made: 'tickets' },
+  {
+    name: 'apikey',
+    label: 'createticket, API key (Bearer)',
+    body: ticketBody,
+    min: 0.4,
+    aim: 0.5,
+    made: 'tickets',
+  },
   { name: 'basic', label: 'createticket, service account (Basic)', body: ticketBody, made: 'tickets' },
   ...(hrBuilt
     ? [{ name: 'adduser', label: 'adduser, generic-hr', body: null, min: 0.3, aim: 0.4, made: 'users' }]
@@ -123,7 +131,7 @@ async function measure(target) {
   const exited = new Promise((resolve) => child.once('exit', resolve))
   try {
     const warmup = await load(target, info, WARMUP_SECONDS)
-    if (QUERIES) child.send({ type: 'reset-queries' })
+    child.send({ type: 'mark' })
     let peakRss = 0
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, rssOf(info.pid))
@@ -153,6 +161,7 @@ async function measure(target) {
       inFlightLeft: stats.inFlight,
       queries: stats.queries,
       measured2xx: result['2xx'],
+      cpuPerRequest: stats.cpuMicros / Math.max(1, stats.answeredSinceMark),
     }
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -178,7 +187,9 @@ async function main() {
   console.log(
     `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg()
       .map((n) => n.toFixed(2))
-      .join(' ')}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured per target`,
+      .join(
+        ' ',
+      )}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured per target`,
   )
   if (!hrBuilt) console.log('(dist/webhooks/hr-routes.js not built: the adduser target is skipped)')
   const rows = []
@@ -191,8 +202,19 @@ async function main() {
   const baseline = rows.find((row) => row.target.name === 'bare')?.reqPerSec ?? null
   const apikey = rows.find((row) => row.target.name === 'apikey')?.reqPerSec ?? null
 
-  const header = ['target', 'req/s', 'x bare', 'p50 ms', 'p99 ms', 'err', 'non2xx', 'RSS MiB', 'committed/2xx']
-  const widths = [40, 8, 7, 7, 7, 5, 7, 8, 24]
+  const header = [
+    'target',
+    'req/s',
+    'x bare',
+    'p50 ms',
+    'p99 ms',
+    'err',
+    'non2xx',
+    'RSS MiB',
+    'CPU µs/req',
+    'committed/2xx',
+  ]
+  const widths = [38, 7, 6, 6, 6, 4, 6, 7, 10, 22]
   console.log()
   console.log(header.map((h, i) => (i === 0 ? pad(h, widths[i]) : lpad(h, widths[i]))).join(' '))
   for (const row of rows) {
@@ -205,6 +227,7 @@ async function main() {
       row.errors,
       row.non2xx,
       (row.peakRss / MIB).toFixed(0),
+      row.cpuPerRequest.toFixed(0),
       `${row.committed}/${row.serverAnswers2xx}${row.committed === row.serverAnswers2xx ? ' ok' : ' MISMATCH'}`,
     ]
     console.log(cells.map((c, i) => (i === 0 ? pad(c, widths[i]) : lpad(c, widths[i]))).join(' '))
@@ -213,8 +236,9 @@ async function main() {
   console.log()
   console.log('Targets:')
   let failed = false
-  const check = (label, ok) => {
-    failed ||= !ok
+  // Only a correctness check fails the run; a missed performance target is reported, not fatal.
+  const check = (label, ok, correctness = false) => {
+    if (correctness) failed ||= !ok
     console.log(`  ${verdict(ok).padEnd(6)} ${label}`)
   }
   for (const row of rows) {
@@ -225,14 +249,18 @@ async function main() {
       `${target.name}: committed ${row.committed} = 2xx written ${row.serverAnswers2xx} (client saw ${row.clientAnswers2xx})`,
       row.committed === row.serverAnswers2xx &&
         row.clientAnswers2xx <= row.committed &&
-        row.committed - row.clientAnswers2xx <= CONNECTIONS &&
+        row.committed - row.clientAnswers2xx <= 2 * CONNECTIONS &&
         row.inFlightLeft === 0,
+      true,
     )
     if (target.name === 'bare') continue
-    check(`${target.name}: no errors and no non-2xx answers`, row.errors === 0 && row.non2xx === 0)
+    check(`${target.name}: no errors and no non-2xx answers`, row.errors === 0 && row.non2xx === 0, true)
     if (target.min !== undefined && baseline !== null) {
       const ratio = row.reqPerSec / baseline
-      check(`${target.name}: ${ratio.toFixed(2)} x bare >= ${target.min} (aim ${target.aim})`, ratio >= target.min)
+      check(
+        `${target.name}: ${ratio.toFixed(2)} x bare >= ${target.min} (aim ${target.aim})`,
+        ratio >= target.min,
+      )
     }
     check(`${target.name}: p99 ${row.p99} ms < 25 ms`, row.p99 < 25)
     check(`${target.name}: RSS ${(row.peakRss / MIB).toFixed(0)} MiB < 200 MiB`, row.peakRss < 200 * MIB)
@@ -244,12 +272,37 @@ async function main() {
   if (QUERIES) {
     for (const row of rows) {
       if (row.queries === null || row.queries.length === 0) continue
-      const per = row.measured2xx === 0 ? 0 : row.queries.reduce((n, [, c]) => n + c, 0) / row.measured2xx
-      console.log(`\nSQL statements per 2xx, ${row.target.name}: ${per.toFixed(2)}`)
-      for (const [source, count] of row.queries.slice(0, 15))
-        console.log(`  ${(count / Math.max(1, row.measured2xx)).toFixed(2)}  ${source.slice(0, 140)}`)
+      const answers = Math.max(1, row.measured2xx)
+      const count = row.queries.reduce((n, [, c]) => n + c, 0)
+      const micros = row.queries.reduce((n, [, , us]) => n + us, 0)
+      console.log(
+        `\nSQL per 2xx answer, ${row.target.name}: ${(count / answers).toFixed(2)} statements, ${(micros / answers).toFixed(1)} µs in SQLite`,
+      )
+      console.log('  count    µs  statement')
+      for (const [source, c, us] of row.queries.slice(0, 15))
+        console.log(
+          `  ${(c / answers).toFixed(2).padStart(5)} ${(us / answers).toFixed(1).padStart(5)}  ${source.slice(0, 120)}`,
+        )
     }
   }
+  if (process.env.BENCH_MARKDOWN === '1') {
+    console.log(
+      '\n| target | req/s | × bare | p50 ms | p99 ms | errors | non-2xx | RSS MiB | CPU µs/req | committed = 2xx |',
+    )
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    for (const row of rows) {
+      const ratio = baseline === null ? '-' : (row.reqPerSec / baseline).toFixed(2)
+      const same = row.committed === row.serverAnswers2xx ? 'yes' : 'NO'
+      console.log(
+        `| ${row.target.label} | ${Math.round(row.reqPerSec)} | ${ratio} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.non2xx} | ${(row.peakRss / MIB).toFixed(0)} | ${row.cpuPerRequest.toFixed(0)} | ${same} (${row.committed}) |`,
+      )
+    }
+  }
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  )
   if (failed) process.exitCode = 1
 }
 

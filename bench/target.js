@@ -1,6 +1,6 @@
 // One benchmark target in its own process: a bare Fastify handler or the real service over SQLite.
 // Started by bench/run.js with fork(); talks to it over IPC. Not part of the service.
-import { existsSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -28,7 +28,7 @@ function countAnswers(server) {
   })
 }
 
-/** Counts the SQL statements run, by their text, when BENCH_QUERIES=1 (profiling only). */
+/** Counts the SQL statements run and the time spent in them, by their text, when BENCH_QUERIES=1 (profiling only). */
 async function countQueries() {
   const { default: BetterSqlite3 } = await import('better-sqlite3')
   const probe = new BetterSqlite3(':memory:')
@@ -38,8 +38,15 @@ async function countQueries() {
   for (const method of ['run', 'get', 'all', 'iterate']) {
     const original = Statement[method]
     Statement[method] = function counted(...args) {
-      counts.set(this.source, (counts.get(this.source) ?? 0) + 1)
-      return original.apply(this, args)
+      const started = process.hrtime.bigint()
+      try {
+        return original.apply(this, args)
+      } finally {
+        const entry = counts.get(this.source) ?? { count: 0, nanos: 0n }
+        entry.count++
+        entry.nanos += process.hrtime.bigint() - started
+        counts.set(this.source, entry)
+      }
     }
   }
   return counts
@@ -49,7 +56,8 @@ async function bare() {
   const { default: Fastify } = await import('fastify')
   const app = Fastify({ logger: { level: 'warn' } })
   app.post('/bare', async (request, reply) => {
-    if (typeof request.body !== 'object' || request.body === null) return reply.code(400).send({ error: 'no' })
+    if (typeof request.body !== 'object' || request.body === null)
+      return reply.code(400).send({ error: 'no' })
     return reply.code(201).send({ ticket: 1 })
   })
   return { app, info: { path: '/bare', headers: { 'content-type': 'application/json' } } }
@@ -57,18 +65,27 @@ async function bare() {
 
 async function service() {
   const imports = (path) => import(new URL(path, dist).href)
-  const [{ buildApp }, { loadConfig }, { createServices }, database, migrate, tenants, apiKeys, users, requesters] =
-    await Promise.all([
-      imports('app.js'),
-      imports('config.js'),
-      imports('services.js'),
-      imports('storage/database.js'),
-      imports('storage/migrate.js'),
-      imports('tenancy/tenants.js'),
-      imports('auth/api-keys.js'),
-      imports('directory/users.js'),
-      imports('support/requesters.js'),
-    ])
+  const [
+    { buildApp },
+    { loadConfig },
+    { createServices },
+    database,
+    migrate,
+    tenants,
+    apiKeys,
+    users,
+    requesters,
+  ] = await Promise.all([
+    imports('app.js'),
+    imports('config.js'),
+    imports('services.js'),
+    imports('storage/database.js'),
+    imports('storage/migrate.js'),
+    imports('tenancy/tenants.js'),
+    imports('auth/api-keys.js'),
+    imports('directory/users.js'),
+    imports('support/requesters.js'),
+  ])
   const dir = mkdtempSync(join(tmpdir(), 'optimalcloud-bench-'))
   const dbFile = join(dir, 'bench.db')
   const config = loadConfig(
@@ -84,7 +101,11 @@ async function service() {
   await migrate.migrateToLatest(db)
   const services = createServices(config, db)
   const tenant = await tenants.createTenant(db, TENANT)
-  const key = await apiKeys.createApiKey(db, tenant.id, { name: 'bench', management: true, expiresInMs: null })
+  const key = await apiKeys.createApiKey(db, tenant.id, {
+    name: 'bench',
+    management: true,
+    expiresInMs: null,
+  })
   const serviceEmail = `svc@${TENANT}.example.com`
   await users.createUser(db, tenant.id, { email: serviceEmail, serviceAccount: true, password: PASSWORD })
   const requester = `john.doe@${TENANT}.example.com`
@@ -96,7 +117,7 @@ async function service() {
   let path = '/v5.0/mgmt/api/v1.0/webhooks/helpdesk/createticket'
   let destinationId = null
   if (target === 'adduser') {
-    const destination = await createGenericHrDestination(imports, db, tenant.id)
+    const destination = await createGenericHrDestination(imports, services, tenant)
     destinationId = destination.id
     path = `/v5.0/mgmt/api/v1.0/webhooks/provisioning/${destination.pluginId}/adduser`
   }
@@ -115,27 +136,11 @@ async function service() {
   }
 }
 
-/**
- * The generic-hr destination for the adduser target. Its module is being written alongside this
- * bench, so the function is looked up by the names it is most likely to have.
- */
-async function createGenericHrDestination(imports, db, tenantId) {
-  const candidates = ['directory/destinations.js', 'provisioning/destinations.js', 'destinations/destinations.js']
-  for (const candidate of candidates) {
-    if (!existsSync(new URL(candidate, dist))) continue
-    const module = await imports(candidate)
-    const create = module.createDestination
-    if (typeof create !== 'function') continue
-    const made = await create(db, tenantId, { type: 'generic-hr', name: 'bench-hr', settings: {} })
-    const pluginId = made.plugin_id ?? made.pluginId ?? made.id
-    const row = await db.db
-      .selectFrom('destinations')
-      .select('id')
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirstOrThrow()
-    return { id: made.destination_id ?? made.destinationId ?? row.id, pluginId }
-  }
-  throw new Error('no createDestination found in dist/ (is the generic-hr destination module built?)')
+/** The generic-hr destination for the adduser target; its plugin_id is also its row id. */
+async function createGenericHrDestination(imports, services, tenant) {
+  const { createDestination } = await imports('directory/destinations.js')
+  const made = await createDestination(services, tenant, { type: 'generic-hr', name: 'bench-hr' })
+  return { id: made.plugin_id, pluginId: made.plugin_id }
 }
 
 async function main() {
@@ -144,19 +149,32 @@ async function main() {
   countAnswers(app.server)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
+  let mark = { cpu: process.cpuUsage(), answered: 0 }
   process.on('message', async (message) => {
-    if (message?.type === 'reset-queries' && queries !== null) queries.clear()
+    if (message?.type === 'mark') {
+      // The measured run starts: CPU time, answers and SQL statements are counted from here.
+      mark = { cpu: process.cpuUsage(), answered: counters.answered2xx + counters.answeredOther }
+      queries?.clear()
+    }
     if (message?.type !== 'stats') return
     // Let the requests the load generator abandoned at its deadline finish (or fail) first.
     const deadline = Date.now() + 10_000
     while (counters.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    const cpu = process.cpuUsage(mark.cpu)
     process.send?.({
       type: 'stats',
+      cpuMicros: cpu.user + cpu.system,
+      answeredSinceMark: counters.answered2xx + counters.answeredOther - mark.answered,
       rss: process.memoryUsage().rss,
       inFlight: counters.inFlight,
       answered2xx: counters.answered2xx,
       answeredOther: counters.answeredOther,
-      queries: queries === null ? null : [...queries.entries()].sort((a, b) => b[1] - a[1]),
+      queries:
+        queries === null
+          ? null
+          : [...queries.entries()]
+              .map(([source, { count, nanos }]) => [source, count, Number(nanos) / 1000])
+              .sort((a, b) => b[2] - a[2]),
     })
   })
   // The runner ends this process with SIGKILL (to show that what was answered survives it).
@@ -165,6 +183,9 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.send?.({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+  process.send?.({
+    type: 'error',
+    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  })
   process.exit(1)
 })

@@ -30,7 +30,9 @@ export async function bootstrapDemo(services: Services): Promise<DemoTenant | nu
     if (isUniqueViolation(error)) return null
     throw error
   }
+  // Two accounts, two passwords: the helpdesk's secret must not open the console.
   const password = randomBytes(12).toString('base64url')
+  const adminPassword = randomBytes(12).toString('base64url')
   const key = await createApiKey(services.database, tenant.id, {
     name: 'demo',
     management: true,
@@ -50,14 +52,14 @@ export async function bootstrapDemo(services: Services): Promise<DemoTenant | nu
     firstName: 'Demo',
     lastName: 'Admin',
     admin: true,
-    password,
+    password: adminPassword,
   })
   await addRequester(services.database, tenant.id, DEMO_REQUESTER, 'John Doe')
   return {
     tenant: 'demo',
     apiKey: key.key,
     serviceAccount: { email: serviceEmail, password },
-    admin: { email: adminEmail, password },
+    admin: { email: adminEmail, password: adminPassword },
     requester: DEMO_REQUESTER,
   }
 }

@@ -16,7 +16,28 @@ export function newId(prefix: string): string {
   lastMillis = now
   const time = now.toString(36).padStart(9, '0')
   const seq = sequence.toString(36).padStart(4, '0')
-  return `${prefix}_${time}${seq}${randomToken(8).toLowerCase()}`
+  return `${prefix}_${time}${seq}${idSuffix()}`
+}
+
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+/** CSPRNG bytes for ids, drawn 4 KiB at a time: a `randomBytes` call per id cost more than the rest of a webhook's ids. */
+let pool = Buffer.alloc(0)
+let poolOffset = 0
+
+/** 8 random lowercase base-36 characters: ids made by two processes in the same millisecond still differ. */
+function idSuffix(): string {
+  let out = ''
+  while (out.length < 8) {
+    if (poolOffset >= pool.length) {
+      pool = randomBytes(4096)
+      poolOffset = 0
+    }
+    const byte = pool[poolOffset++] ?? 255
+    // 252 = 7 * 36: bytes above it are dropped so every character is equally likely.
+    if (byte < 252) out += ID_ALPHABET[byte % 36]
+  }
+  return out
 }
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'

@@ -1,7 +1,7 @@
 /** Runs the service: migrate, first-start bootstrap, listen, and a graceful SIGTERM. */
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { bootstrapDemo, demoBanner } from './bootstrap.js'
+import { bootstrapDemo, type DemoTenant, demoBanner } from './bootstrap.js'
 import type { Config } from './config.js'
 import { createServices } from './services.js'
 import { openDatabase } from './storage/database.js'
@@ -22,16 +22,26 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     sqliteSynchronous: config.sqliteSynchronous,
     pgSchema: config.pgSchema,
   })
-  await migrateToLatest(database)
   const services = createServices(config, database)
-  const demo = await bootstrapDemo(services)
-  const app = await buildApp(services)
-
   let draining = false
-  app.addHook('onRequest', async (_request, reply) => {
-    if (draining) reply.header('connection', 'close')
-  })
-  await app.listen({ port: options.port, host: options.host })
+  let app: FastifyInstance | undefined
+  let demo: DemoTenant | null
+  try {
+    await migrateToLatest(database)
+    app = await buildApp(services)
+    app.addHook('onRequest', async (_request, reply) => {
+      if (draining) reply.header('connection', 'close')
+    })
+    await app.listen({ port: options.port, host: options.host })
+    // Only once listening: a first start that fails (port taken) must not spend the one showing of the
+    // demo secrets. Tenants unknown a moment ago are not cached, so `demo` works as soon as it exists.
+    demo = await bootstrapDemo(services)
+  } catch (error) {
+    // Release what was opened, or a PostgreSQL pool (or the listener) keeps the failed process alive.
+    await app?.close().catch(() => {})
+    await database.close().catch(() => {})
+    throw error
+  }
   if (demo !== null) {
     const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
     // The bound port, not the requested one: `--port 0` picks a free port, and the curl lines must name it.

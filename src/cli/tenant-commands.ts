@@ -32,11 +32,20 @@ export function registerTenantCommands(program: Command): void {
       async (services) => {
         const created = await createTenant(services.database, name)
         if (opts.adminEmail !== undefined) {
-          await createUser(services.database, created.id, {
-            email: opts.adminEmail,
-            admin: true,
-            ...(password ? { password } : {}),
-          })
+          try {
+            await createUser(services.database, created.id, {
+              email: opts.adminEmail,
+              admin: true,
+              ...(password ? { password } : {}),
+            })
+          } catch (error) {
+            // A refused administrator (bad email, short password) must not leave the tenant behind:
+            // the command failed, so nothing may have changed, and running it again must work.
+            await services.database.transaction((trx) =>
+              trx.deleteFrom('tenants').where('id', '=', created.id).execute(),
+            )
+            throw error
+          }
         }
         return { name: created.name, created_at: created.createdAt }
       },

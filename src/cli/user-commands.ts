@@ -45,6 +45,10 @@ export function registerUserCommands(program: Command): void {
       if (opts.serviceAccount === true && opts.passwordStdin !== true) {
         throw new AppError('bad_request', { message: '--service-account needs --password-stdin' })
       }
+      if (opts.passwordStdin === true && opts.serviceAccount !== true) {
+        // Only service accounts sign in with a password here; reading one and dropping it would mislead.
+        throw new AppError('bad_request', { message: '--password-stdin is for --service-account' })
+      }
       const password = opts.passwordStdin === true ? await readSecretFromStdin() : undefined
       await withServices(
         opts,

@@ -1,6 +1,7 @@
 /** The delivery log: one entry per webhook call, its outcome, and what a replay needs. Never a secret. */
 import { newId } from '../ids.js'
 import type { Db } from '../storage/database.js'
+import { preparedQuery } from '../storage/prepared-query.js'
 import type { DeliveryTable } from '../storage/schema.js'
 
 export interface NewDelivery {
@@ -42,29 +43,28 @@ export interface Delivery {
 /** Writes an entry with `db`, which may be the transaction that commits the change it describes. */
 export async function recordDelivery(db: Db, entry: NewDelivery): Promise<string> {
   const id = newId('dlv')
-  await db
-    .insertInto('deliveries')
-    .values({
-      id,
-      tenant_id: entry.tenantId,
-      endpoint: entry.endpoint,
-      destination_id: entry.destinationId ?? null,
-      principal: entry.principal,
-      status_code: entry.statusCode,
-      error: entry.error,
-      reason: entry.reason ?? null,
-      ticket_number: entry.ticketNumber ?? null,
-      user_id: entry.userId ?? null,
-      request_id: entry.requestId,
-      idempotency_key: entry.idempotencyKey ?? null,
-      duration_ms: Math.round(entry.durationMs),
-      request_body: entry.requestBody === undefined ? null : JSON.stringify(entry.requestBody),
-      replay_of: entry.replayOf ?? null,
-      created_at: new Date().toISOString(),
-    })
-    .execute()
+  await insertDelivery(db, {
+    id,
+    tenant_id: entry.tenantId,
+    endpoint: entry.endpoint,
+    destination_id: entry.destinationId ?? null,
+    principal: entry.principal,
+    status_code: entry.statusCode,
+    error: entry.error,
+    reason: entry.reason ?? null,
+    ticket_number: entry.ticketNumber ?? null,
+    user_id: entry.userId ?? null,
+    request_id: entry.requestId,
+    idempotency_key: entry.idempotencyKey ?? null,
+    duration_ms: Math.round(entry.durationMs),
+    request_body: entry.requestBody === undefined ? null : JSON.stringify(entry.requestBody),
+    replay_of: entry.replayOf ?? null,
+    created_at: new Date().toISOString(),
+  })
   return id
 }
+
+const insertDelivery = preparedQuery((db, row: DeliveryTable) => db.insertInto('deliveries').values(row))
 
 function toDelivery(row: DeliveryTable): Delivery {
   return {

@@ -2,6 +2,7 @@
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import type { Database, Db, Tx } from '../storage/database.js'
+import { preparedQuery } from '../storage/prepared-query.js'
 import type { UserTable } from '../storage/schema.js'
 import type { LoginIdSource } from './destinations.js'
 import { isEmail, toUser, type User } from './users.js'
@@ -77,23 +78,15 @@ export async function addUser(
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : email
   return database.transaction(async (trx) => {
     // One read finds the linked user and anyone holding this email or login ID.
-    let query = trx
-      .selectFrom('users')
-      .selectAll()
-      .where('tenant_id', '=', target.tenantId)
-      .where((eb) =>
-        eb.or([
-          eb.and([
-            eb('destination_id', '=', target.destinationId),
-            eb('company_id', '=', command.ref.companyId),
-            eb('employee_id', '=', command.ref.employeeId),
-          ]),
-          eb('email_key', '=', email.toLowerCase()),
-          eb('login_key', '=', loginId.toLowerCase()),
-        ]),
-      )
-    if (database.dialect === 'postgres') query = query.forUpdate()
-    const rows = await query.execute()
+    const find = database.dialect === 'postgres' ? findHoldersForUpdate : findHolders
+    const rows = await find(trx, {
+      tenantId: target.tenantId,
+      destinationId: target.destinationId,
+      companyId: command.ref.companyId,
+      employeeId: command.ref.employeeId,
+      emailKey: email.toLowerCase(),
+      loginKey: loginId.toLowerCase(),
+    })
     const existing = rows.find((row) => isLinked(row, target, command.ref))
     const clash = describeClash(rows, existing?.id ?? null, email, loginId)
     if (clash !== null) throw new AppError('user_create_failed', { reason: clash })
@@ -122,7 +115,7 @@ export async function addUser(
         created_at: now,
         updated_at: now,
       }
-      await trx.insertInto('users').values(row).execute()
+      await insertUser(trx, row)
       outcome = { user: toUser(row), created: true, changed: true }
     } else {
       // An account an administrator disabled stays disabled: only a terminated one comes back.
@@ -141,6 +134,43 @@ export async function addUser(
     return outcome
   })
 }
+
+export interface HolderQuery {
+  tenantId: string
+  destinationId: string
+  companyId: string
+  employeeId: string
+  emailKey: string
+  loginKey: string
+}
+
+/**
+ * The user linked to the employee and any user holding the email or login ID. The tenant is in
+ * every branch so that each is a lookup in its own unique index (SQLite's MULTI-INDEX OR): with the
+ * tenant outside the OR, SQLite reads every user of the tenant.
+ */
+export function holdersQuery(db: Db, p: HolderQuery) {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb.and([
+          eb('tenant_id', '=', p.tenantId),
+          eb('destination_id', '=', p.destinationId),
+          eb('company_id', '=', p.companyId),
+          eb('employee_id', '=', p.employeeId),
+        ]),
+        eb.and([eb('tenant_id', '=', p.tenantId), eb('email_key', '=', p.emailKey)]),
+        eb.and([eb('tenant_id', '=', p.tenantId), eb('login_key', '=', p.loginKey)]),
+      ]),
+    )
+}
+
+const findHolders = preparedQuery(holdersQuery)
+/** On PostgreSQL the rows found are locked until the transaction ends. */
+const findHoldersForUpdate = preparedQuery((db, p: HolderQuery) => holdersQuery(db, p).forUpdate())
+const insertUser = preparedQuery((db, row: UserTable) => db.insertInto('users').values(row))
 
 /**
  * Changes only the fields present in `command`; never reactivates a user (only adduser does), so a
@@ -161,12 +191,15 @@ export async function modifyUser(
     const nextEmail = email ?? existing.email
     const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : nextEmail
     if (nextEmail.toLowerCase() !== existing.email_key || loginId.toLowerCase() !== existing.login_key) {
+      // The tenant in each branch: one unique-index lookup each (see addUser).
       const rows = await trx
         .selectFrom('users')
         .selectAll()
-        .where('tenant_id', '=', target.tenantId)
         .where((eb) =>
-          eb.or([eb('email_key', '=', nextEmail.toLowerCase()), eb('login_key', '=', loginId.toLowerCase())]),
+          eb.or([
+            eb.and([eb('tenant_id', '=', target.tenantId), eb('email_key', '=', nextEmail.toLowerCase())]),
+            eb.and([eb('tenant_id', '=', target.tenantId), eb('login_key', '=', loginId.toLowerCase())]),
+          ]),
         )
         .execute()
       const clash = describeClash(rows, existing.id, nextEmail, loginId)

@@ -1,6 +1,11 @@
 /** Group commit for SQLite: the writes of concurrent requests share one transaction and one commit. */
-import { type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Kysely, sql } from 'kysely'
 import type { Schema } from './schema.js'
+
+// Compiled once: two of them run for every unit of a batch.
+const SAVEPOINT = CompiledQuery.raw('savepoint unit')
+const RELEASE = CompiledQuery.raw('release savepoint unit')
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint unit')
 
 interface Unit {
   work: (trx: Kysely<Schema>) => Promise<unknown>
@@ -78,14 +83,14 @@ export class GroupCommitter {
       return
     }
     for (const unit of batch) {
-      await sql`savepoint unit`.execute(connection)
+      await connection.executeQuery(SAVEPOINT)
       try {
         const value = await unit.work(connection)
-        await sql`release savepoint unit`.execute(connection)
+        await connection.executeQuery(RELEASE)
         settled.push(() => unit.resolve(value))
       } catch (error) {
-        await sql`rollback to savepoint unit`.execute(connection)
-        await sql`release savepoint unit`.execute(connection)
+        await connection.executeQuery(ROLLBACK_TO)
+        await connection.executeQuery(RELEASE)
         settled.push(() => unit.reject(error))
       }
     }

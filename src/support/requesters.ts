@@ -3,6 +3,7 @@
 import { isEmail } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Database, Db } from '../storage/database.js'
+import { preparedQuery } from '../storage/prepared-query.js'
 
 export interface Requester {
   email: string
@@ -50,13 +51,39 @@ export async function listRequesters(db: Db, tenantId: string): Promise<Requeste
     .execute()
 }
 
+/** How long a support account, once seen, is trusted without reading it again. */
+const SEEN_TTL_MS = 2000
+
+/**
+ * Support accounts found recently, per database: every ticket webhook checks its requester, and
+ * accounts are only ever added, so a yes stays true. Only a yes is kept (an account added by the
+ * CLI works at once); the bound keeps memory small and a future removal effective within seconds.
+ */
+const seen = new WeakMap<Db, Map<string, number>>()
+
 /** True when `email` (any case) is a support account of the tenant. */
 export async function isRequester(db: Db, tenantId: string, email: string): Promise<boolean> {
-  const row = await db
+  const emailKey = email.trim().toLowerCase()
+  const cacheKey = `${tenantId}\0${emailKey}`
+  let recent = seen.get(db)
+  const now = Date.now()
+  const at = recent?.get(cacheKey)
+  if (at !== undefined && now - at < SEEN_TTL_MS) return true
+  const rows = await findRequester(db, { tenantId, emailKey })
+  if (rows.length === 0) return false
+  if (recent === undefined) {
+    recent = new Map()
+    seen.set(db, recent)
+  }
+  if (recent.size >= 10_000) recent.clear()
+  recent.set(cacheKey, now)
+  return true
+}
+
+const findRequester = preparedQuery((db, p: { tenantId: string; emailKey: string }) =>
+  db
     .selectFrom('requesters')
     .select('email_key')
-    .where('tenant_id', '=', tenantId)
-    .where('email_key', '=', email.trim().toLowerCase())
-    .executeTakeFirst()
-  return row !== undefined
-}
+    .where('tenant_id', '=', p.tenantId)
+    .where('email_key', '=', p.emailKey),
+)

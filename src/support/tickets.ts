@@ -2,7 +2,8 @@
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import type { Database, Db, Tx } from '../storage/database.js'
-import type { TicketTable } from '../storage/schema.js'
+import { preparedQuery } from '../storage/prepared-query.js'
+import type { TicketCommentTable, TicketTable } from '../storage/schema.js'
 import type { Priority } from './priority.js'
 import { isRequester } from './requesters.js'
 
@@ -95,6 +96,14 @@ export async function findByDedupeKey(
     .executeTakeFirst()
 }
 
+const takeTicketNumber = preparedQuery((db, p: { tenantId: string }) =>
+  db
+    .updateTable('tenants')
+    .set((eb) => ({ next_ticket_number: eb('next_ticket_number', '+', 1) }))
+    .where('id', '=', p.tenantId)
+    .returning('next_ticket_number'),
+)
+
 /** Takes the tenant's next ticket number (a row lock on PostgreSQL) and writes the ticket and its first comment. */
 async function insertTicket(
   trx: Tx,
@@ -102,16 +111,14 @@ async function insertTicket(
   command: CreateTicket,
   backend: string,
 ): Promise<number> {
-  const counter = await trx
-    .updateTable('tenants')
-    .set((eb) => ({ next_ticket_number: eb('next_ticket_number', '+', 1) }))
-    .where('id', '=', tenantId)
-    .returning('next_ticket_number')
-    .executeTakeFirstOrThrow()
+  const [counter] = await takeTicketNumber(trx, { tenantId })
+  if (counter === undefined) throw new Error(`Tenant ${tenantId} has no row`)
   const number = counter.next_ticket_number - 1
   await insertTicketRow(trx, tenantId, command, backend, number)
   return number
 }
+
+const insertTicketQuery = preparedQuery((db, row: TicketTable) => db.insertInto('tickets').values(row))
 
 /** Writes a ticket with a known number (its own, or the external system's) and its first comment. */
 export async function insertTicketRow(
@@ -123,24 +130,21 @@ export async function insertTicketRow(
 ): Promise<string> {
   const now = new Date().toISOString()
   const id = newId('tkt')
-  await trx
-    .insertInto('tickets')
-    .values({
-      id,
-      tenant_id: tenantId,
-      number,
-      subject: command.subject,
-      priority: command.priority,
-      requester_email: command.requesterEmail,
-      external_id: command.externalId,
-      source: command.source,
-      dedupe_key: command.dedupeKey,
-      source_fields: JSON.stringify(command.fields),
-      backend,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute()
+  await insertTicketQuery(trx, {
+    id,
+    tenant_id: tenantId,
+    number,
+    subject: command.subject,
+    priority: command.priority,
+    requester_email: command.requesterEmail,
+    external_id: command.externalId,
+    source: command.source,
+    dedupe_key: command.dedupeKey,
+    source_fields: JSON.stringify(command.fields),
+    backend,
+    created_at: now,
+    updated_at: now,
+  })
   await addComment(trx, tenantId, id, command.firstComment, now)
   return id
 }
@@ -172,11 +176,18 @@ async function addComment(
   body: string,
   now: string,
 ): Promise<void> {
-  await trx
-    .insertInto('ticket_comments')
-    .values({ id: newId('cmt'), tenant_id: tenantId, ticket_id: ticketId, body, created_at: now })
-    .execute()
+  await insertComment(trx, {
+    id: newId('cmt'),
+    tenant_id: tenantId,
+    ticket_id: ticketId,
+    body,
+    created_at: now,
+  })
 }
+
+const insertComment = preparedQuery((db, row: TicketCommentTable) =>
+  db.insertInto('ticket_comments').values(row),
+)
 
 /** A ticket as the CLI, management API and console show it. */
 export interface TicketView {

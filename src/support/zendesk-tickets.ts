@@ -329,8 +329,7 @@ class ZendeskCalls {
     if (this.timeLeft() < MIN_CALL_MS) {
       // A call squeezed into a few milliseconds could make the ticket yet time out: not started at all.
       throw new AppError('ticket_create_failed', {
-        reason:
-          "No time left for Zendesk within the webhook's budget (waited for another call for the same incident)",
+        reason: "No time left for another Zendesk call within the webhook's 20 s budget",
       })
     }
     try {

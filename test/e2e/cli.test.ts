@@ -1,7 +1,7 @@
 /** The real `optimalcloud` CLI as a child process: every command of SPEC §8 with --json, its errors, help. */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { type CliResult, cliJson, type E2eDatabase, emptyDatabase, type Env, runCli } from '../helpers/cli.js'
+import { type CliResult, cliJson, type E2eDatabase, type Env, emptyDatabase, runCli } from '../helpers/cli.js'
 import { postgresAvailable } from '../helpers/databases.js'
 
 const KEY_PATTERN = /^oc_[A-Za-z0-9]{43}$/
@@ -56,36 +56,56 @@ describe('cli on sqlite', { concurrency: true }, () => {
     assert.equal(record(onlyJson(acme)).name, 'acme')
   })
 
-  it('tenant create --admin-email --password-stdin, tenant list', async () => {
-    const beta = record(
-      onlyJson(
-        await runCli(['tenant', 'create', 'beta', '--admin-email', 'Admin@Beta.example.com', '--password-stdin', '--json'], {
-          env,
-          stdin: 'a long admin password\n',
-        }),
-      ),
-    )
-    assert.equal(beta.name, 'beta')
-    const [tenants, users, noStdin] = await Promise.all([
+  it('tenant create --admin-email --password-stdin, tenant list; a refused administrator leaves no tenant', async () => {
+    const admin = (tenantName: string, email: string) => [
+      ...['tenant', 'create', tenantName, '--admin-email', email, '--password-stdin', '--json'],
+    ]
+    const [betaResult, noStdin, shortPassword, badEmail] = await Promise.all([
+      runCli(admin('beta', 'Admin@Beta.example.com'), { env, stdin: 'a long admin password\n' }),
+      runCli(['tenant', 'create', 'gamma', '--admin-email', 'a@gamma.example.com', '--json'], { env }),
+      runCli(admin('delta', 'a@delta.example.com'), { env, stdin: 'short\n' }),
+      runCli(admin('epsilon', 'not-an-email'), { env, stdin: 'a long admin password\n' }),
+    ])
+    assert.equal(record(onlyJson(betaResult)).name, 'beta')
+    assertFails(noStdin, /--password-stdin/)
+    assertFails(shortPassword, /password must be at least 8 characters/)
+    assertFails(badEmail, /email must be a valid email address/)
+    const [tenants, users, retried] = await Promise.all([
       cliJson(['tenant', 'list'], { env }),
       cliJson(['user', 'list', '--tenant', 'beta'], { env }),
-      runCli(['tenant', 'create', 'gamma', '--admin-email', 'a@gamma.example.com', '--json'], { env }),
+      runCli(admin('delta', 'a@delta.example.com'), { env, stdin: 'long enough now\n' }),
     ])
     const names = records(tenants).map((t) => t.name)
     assert.ok(names.includes('acme') && names.includes('beta'), JSON.stringify(tenants))
-    const admin = records(users).find((u) => u.email === 'Admin@Beta.example.com')
-    assert.ok(admin, JSON.stringify(users))
-    assert.equal(admin.admin, true)
+    for (const refused of ['gamma', 'epsilon'])
+      assert.ok(!names.includes(refused), `${refused} was not created`)
+    assert.equal(record(onlyJson(retried)).name, 'delta', 'the refused command can be run again')
+    const created = records(users).find((u) => u.email === 'Admin@Beta.example.com')
+    assert.ok(created, JSON.stringify(users))
+    assert.equal(created.admin, true)
     assert.ok(!JSON.stringify(users).includes('a long admin password'))
-    assertFails(noStdin, /--password-stdin/)
   })
 
   it('apikey create (plain, --management --expires-in 90d), list without the keys, revoke', async () => {
     const [plainResult, managementResult] = await Promise.all([
       runCli(['apikey', 'create', '--tenant', 'acme', '--name', 'reporting', '--json'], { env }),
-      runCli(['apikey', 'create', '--tenant', 'acme', '--name', 'servicenow', '--management', '--expires-in', '90d', '--json'], {
-        env,
-      }),
+      runCli(
+        [
+          'apikey',
+          'create',
+          '--tenant',
+          'acme',
+          '--name',
+          'servicenow',
+          '--management',
+          '--expires-in',
+          '90d',
+          '--json',
+        ],
+        {
+          env,
+        },
+      ),
     ])
     const plain = record(onlyJson(plainResult))
     const management = record(onlyJson(managementResult))
@@ -112,26 +132,52 @@ describe('cli on sqlite', { concurrency: true }, () => {
     const [after, unknown, badDuration] = await Promise.all([
       cliJson(['apikey', 'list', '--tenant', 'acme'], { env }),
       runCli(['apikey', 'revoke', '--tenant', 'acme', 'key_doesnotexist', '--json'], { env }),
-      runCli(['apikey', 'create', '--tenant', 'acme', '--name', 'x', '--expires-in', 'soon', '--json'], { env }),
+      runCli(['apikey', 'create', '--tenant', 'acme', '--name', 'x', '--expires-in', 'soon', '--json'], {
+        env,
+      }),
     ])
     const state = new Map(records(after).map((k) => [k.id, k.revoked_at]))
     assert.equal(typeof state.get(management.id), 'string', 'revoked_at is set')
     assert.equal(state.get(plain.id), null, 'the other key is untouched')
     assertFails(unknown, /API key not found/)
     assertFails(badDuration, /90d/)
-    assert.equal(records(await cliJson(['apikey', 'list', '--tenant', 'acme'], { env })).length, 2, 'no key for the bad duration')
   })
 
   it('user create (plain and --service-account --password-stdin), user list, user get --email in any case', async () => {
     const [plainResult, serviceResult] = await Promise.all([
       runCli(
-        ['user', 'create', '--tenant', 'acme', '--email', 'Alice.Smith@Acme.example.com', '--first-name', 'Alice', '--last-name', 'Smith', '--json'],
+        [
+          'user',
+          'create',
+          '--tenant',
+          'acme',
+          '--email',
+          'Alice.Smith@Acme.example.com',
+          '--first-name',
+          'Alice',
+          '--last-name',
+          'Smith',
+          '--json',
+        ],
         { env },
       ),
-      runCli(['user', 'create', '--tenant', 'acme', '--email', 'svc@acme.example.com', '--service-account', '--password-stdin', '--json'], {
-        env,
-        stdin: 'service account secret\n',
-      }),
+      runCli(
+        [
+          'user',
+          'create',
+          '--tenant',
+          'acme',
+          '--email',
+          'svc@acme.example.com',
+          '--service-account',
+          '--password-stdin',
+          '--json',
+        ],
+        {
+          env,
+          stdin: 'service account secret\n',
+        },
+      ),
     ])
     const alice = record(onlyJson(plainResult))
     const service = record(onlyJson(serviceResult))
@@ -140,7 +186,8 @@ describe('cli on sqlite', { concurrency: true }, () => {
     assert.equal(alice.last_name, 'Smith')
     assert.equal(alice.status, 'active')
     assert.equal(alice.service_account, false)
-    for (const field of ['id', 'login_id', 'display_name', 'created_at', 'updated_at']) assert.ok(field in alice, field)
+    for (const field of ['id', 'login_id', 'display_name', 'created_at', 'updated_at'])
+      assert.ok(field in alice, field)
     assert.equal(service.service_account, true)
     assert.ok(!serviceResult.stdout.includes('service account secret'), 'the password is never printed')
     assert.ok(!/password|hash/i.test(serviceResult.stdout), serviceResult.stdout)
@@ -161,15 +208,51 @@ describe('cli on sqlite', { concurrency: true }, () => {
   })
 
   it('user create refuses secrets as arguments and a service account without a password', async () => {
-    const [withPassword, noPassword, emptyStdin, neither] = await Promise.all([
-      runCli(['user', 'create', '--tenant', 'acme', '--email', 'p@acme.example.com', '--password', 'x', '--json'], { env }),
-      runCli(['user', 'create', '--tenant', 'acme', '--email', 'q@acme.example.com', '--service-account', '--json'], { env }),
-      runCli(['user', 'create', '--tenant', 'acme', '--email', 'r@acme.example.com', '--service-account', '--password-stdin', '--json'], {
-        env,
-      }),
+    const [withPassword, noPassword, emptyStdin, neither, plainWithPassword] = await Promise.all([
+      runCli(
+        ['user', 'create', '--tenant', 'acme', '--email', 'p@acme.example.com', '--password', 'x', '--json'],
+        { env },
+      ),
+      runCli(
+        [
+          'user',
+          'create',
+          '--tenant',
+          'acme',
+          '--email',
+          'q@acme.example.com',
+          '--service-account',
+          '--json',
+        ],
+        { env },
+      ),
+      runCli(
+        [
+          'user',
+          'create',
+          '--tenant',
+          'acme',
+          '--email',
+          'r@acme.example.com',
+          '--service-account',
+          '--password-stdin',
+          '--json',
+        ],
+        {
+          env,
+        },
+      ),
       runCli(['user', 'get', '--tenant', 'acme', '--json'], { env }),
+      runCli(
+        ['user', 'create', '--tenant', 'acme', '--email', 's@acme.example.com', '--password-stdin', '--json'],
+        {
+          env,
+          stdin: 'a password nobody would use\n',
+        },
+      ),
     ])
     assertFails(withPassword, /unknown option '--password'/)
+    assertFails(plainWithPassword, /--password-stdin is for --service-account/)
     assertFails(noPassword, /--password-stdin/)
     assertFails(emptyStdin, /No password on standard input/)
     assertFails(neither, /--email or --employee-id/)
@@ -177,7 +260,19 @@ describe('cli on sqlite', { concurrency: true }, () => {
 
   it('requester add prints {"email":...}; requester list', async () => {
     const [added, invalid] = await Promise.all([
-      cliJson(['requester', 'add', '--tenant', 'acme', '--email', 'John.Doe@Acme.example.com', '--name', 'John Doe'], { env }),
+      cliJson(
+        [
+          'requester',
+          'add',
+          '--tenant',
+          'acme',
+          '--email',
+          'John.Doe@Acme.example.com',
+          '--name',
+          'John Doe',
+        ],
+        { env },
+      ),
       runCli(['requester', 'add', '--tenant', 'acme', '--email', 'not-an-email', '--json'], { env }),
     ])
     assert.equal(record(added).email, 'John.Doe@Acme.example.com')
@@ -187,6 +282,43 @@ describe('cli on sqlite', { concurrency: true }, () => {
     assert.deepEqual(
       list.map((r) => r.email),
       ['John.Doe@Acme.example.com'],
+    )
+  })
+
+  it('support configure zendesk (token on stdin, never printed) and back to builtin; a bad backend fails', async () => {
+    onlyJson(await runCli(['tenant', 'create', 'zen', '--json'], { env }))
+    const token = 'zendesk-token-e2e-1234567890'
+    const [zendesk, badBackend] = await Promise.all([
+      runCli(
+        [
+          ...['support', 'configure', '--tenant', 'zen', '--backend', 'zendesk'],
+          ...[
+            '--set',
+            'url=https://zen.zendesk.com',
+            '--set',
+            'email=agent@zen.example.com',
+            '--api-token-stdin',
+            '--json',
+          ],
+        ],
+        { env, stdin: `${token}\n` },
+      ),
+      runCli(['support', 'configure', '--tenant', 'zen', '--backend', 'freshdesk', '--json'], { env }),
+    ])
+    const view = record(onlyJson(zendesk))
+    assert.equal(view.backend, 'zendesk')
+    assert.ok(!zendesk.stdout.includes(token), 'the token is never printed')
+    assertFails(badBackend, /backend must be builtin or zendesk/)
+    const listed = await runCli(['tenant', 'list', '--json'], { env })
+    assert.equal(records(onlyJson(listed)).find((t) => t.name === 'zen')?.support, 'zendesk')
+    assert.ok(!listed.stdout.includes(token))
+    assert.deepEqual(
+      onlyJson(
+        await runCli(['support', 'configure', '--tenant', 'zen', '--backend', 'builtin', '--json'], { env }),
+      ),
+      {
+        backend: 'builtin',
+      },
     )
   })
 
@@ -216,7 +348,9 @@ describe('cli on sqlite', { concurrency: true }, () => {
   it('--database-url wins over the environment; a bad URL is a clear error', async () => {
     const url = String(env.OPTIMALCLOUD_DATABASE_URL)
     const [viaFlag, badUrl] = await Promise.all([
-      runCli(['tenant', 'list', '--json', '--database-url', url], { env: { OPTIMALCLOUD_DATABASE_URL: 'mysql://nowhere' } }),
+      runCli(['tenant', 'list', '--json', '--database-url', url], {
+        env: { OPTIMALCLOUD_DATABASE_URL: 'mysql://nowhere' },
+      }),
       runCli(['tenant', 'list', '--json', '--database-url', 'mysql://user:hunter2@nowhere/db'], { env }),
     ])
     assert.ok(
@@ -239,7 +373,16 @@ describe('cli on sqlite', { concurrency: true }, () => {
     const [root, sub] = await Promise.all([runCli(['--help']), runCli(['apikey', 'create', '--help'])])
     assert.equal(root.code, 0, root.stderr)
     assert.match(root.stdout, /Usage: optimalcloud/)
-    for (const command of ['serve', 'migrate', 'tenant', 'apikey', 'user', 'requester', 'ticket', 'deliveries']) {
+    for (const command of [
+      'serve',
+      'migrate',
+      'tenant',
+      'apikey',
+      'user',
+      'requester',
+      'ticket',
+      'deliveries',
+    ]) {
       assert.match(root.stdout, new RegExp(`\\b${command}\\b`))
     }
     assert.equal(sub.code, 0, sub.stderr)
@@ -248,17 +391,23 @@ describe('cli on sqlite', { concurrency: true }, () => {
   })
 })
 
-describe('cli on postgres', { concurrency: true, skip: !(await postgresAvailable()) && 'PostgreSQL is not running' }, () => {
+describe('cli on postgres', {
+  concurrency: true,
+  skip: !(await postgresAvailable()) && 'PostgreSQL is not running',
+}, () => {
   let db: E2eDatabase
   let env: Env
   let created: CliResult
   before(async () => {
     db = await emptyDatabase('postgres')
     env = db.env
-    created = await runCli(['tenant', 'create', 'acme', '--admin-email', 'admin@acme.example.com', '--password-stdin', '--json'], {
-      env,
-      stdin: 'admin password\n',
-    })
+    created = await runCli(
+      ['tenant', 'create', 'acme', '--admin-email', 'admin@acme.example.com', '--password-stdin', '--json'],
+      {
+        env,
+        stdin: 'admin password\n',
+      },
+    )
   })
   after(() => db.dispose())
 
@@ -280,10 +429,22 @@ describe('cli on postgres', { concurrency: true, skip: !(await postgresAvailable
   it('apikey create/list, user create --service-account, user get --email, requester add, ticket list', async () => {
     const [key, service, requester, tickets] = await Promise.all([
       cliJson(['apikey', 'create', '--tenant', 'acme', '--name', 'e2e', '--management'], { env }),
-      cliJson(['user', 'create', '--tenant', 'acme', '--email', 'svc@acme.example.com', '--service-account', '--password-stdin'], {
-        env,
-        stdin: 'service secret',
-      }),
+      cliJson(
+        [
+          'user',
+          'create',
+          '--tenant',
+          'acme',
+          '--email',
+          'svc@acme.example.com',
+          '--service-account',
+          '--password-stdin',
+        ],
+        {
+          env,
+          stdin: 'service secret',
+        },
+      ),
       cliJson(['requester', 'add', '--tenant', 'acme', '--email', 'jane@acme.example.com'], { env }),
       cliJson(['ticket', 'list', '--tenant', 'acme'], { env }),
     ])

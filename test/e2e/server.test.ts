@@ -1,11 +1,13 @@
 /** The real server and the real CLI on one database: what the CLI makes works at once; the first start. */
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import {
+  type CliResult,
   cliJson,
   type E2eDatabase,
-  emptyDatabase,
   type Env,
+  emptyDatabase,
   httpRequest,
   type RunningServer,
   runCli,
@@ -33,9 +35,24 @@ for (const dialect of DIALECTS) {
     let db: E2eDatabase
     let env: Env
     let server: RunningServer
+    let busy: CliResult
     before(async () => {
       db = await emptyDatabase(dialect)
       env = db.env
+      // A first start on a port that is taken: it must fail at once (not hang on an open pool) and
+      // must not spend the one showing of the demo secrets.
+      const taken = createServer()
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+      const address = taken.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      try {
+        busy = await runCli(['serve', '--port', String(port), '--host', '127.0.0.1'], {
+          env,
+          timeoutMs: 20_000,
+        })
+      } finally {
+        taken.close()
+      }
       server = await startServer({ env })
     })
     after(async () => {
@@ -43,15 +60,46 @@ for (const dialect of DIALECTS) {
       await db?.dispose()
     })
 
+    it('serve on a taken port exits non-zero at once; the next start still creates demo and shows its secrets', async () => {
+      assert.notEqual(busy.code, 0)
+      assert.match(busy.stderr, /EADDRINUSE/)
+      assert.ok(!busy.stderr.includes('First start'), busy.stderr)
+      await server.waitFor('stderr', 'First start')
+    })
+
     it('a key, a service account and a requester made by the CLI work at once; tickets and deliveries read back; a revoked key stops within 5 s', async () => {
       assert.equal(record(await cliJson(['tenant', 'create', 'acme'], { env })).name, 'acme')
       const [key, , service] = await Promise.all([
         cliJson(['apikey', 'create', '--tenant', 'acme', '--name', 'servicenow', '--management'], { env }),
-        cliJson(['requester', 'add', '--tenant', 'acme', '--email', 'Jane.Roe@Acme.example.com', '--name', 'Jane Roe'], { env }),
-        cliJson(['user', 'create', '--tenant', 'acme', '--email', 'svc@acme.example.com', '--service-account', '--password-stdin'], {
-          env,
-          stdin: 'service secret 123\n',
-        }),
+        cliJson(
+          [
+            'requester',
+            'add',
+            '--tenant',
+            'acme',
+            '--email',
+            'Jane.Roe@Acme.example.com',
+            '--name',
+            'Jane Roe',
+          ],
+          { env },
+        ),
+        cliJson(
+          [
+            'user',
+            'create',
+            '--tenant',
+            'acme',
+            '--email',
+            'svc@acme.example.com',
+            '--service-account',
+            '--password-stdin',
+          ],
+          {
+            env,
+            stdin: 'service secret 123\n',
+          },
+        ),
       ])
       const bearer = `Bearer ${String(record(key).key)}`
       const basic = `Basic ${Buffer.from(`${String(record(service).email)}:service secret 123`).toString('base64')}`
@@ -62,7 +110,12 @@ for (const dialect of DIALECTS) {
         path: `${TICKETS}/createticket`,
         host,
         headers: { authorization: bearer },
-        body: { title: 'Printer on fire', description: 'Third floor', requester_email: 'jane.roe@acme.example.com', priority: 'high' },
+        body: {
+          title: 'Printer on fire',
+          description: 'Third floor',
+          requester_email: 'jane.roe@acme.example.com',
+          priority: 'high',
+        },
       })
       assert.equal(first.status, 201, first.text)
       assert.deepEqual(first.body, { ticket: 1 })
@@ -184,7 +237,9 @@ describe('first start on an empty database', () => {
     const password = account[2]
 
     // The two curl commands, taken apart as a shell would and sent as they are.
-    const curls = [...banner.matchAll(/curl -i -X POST (\S+) \\\n\s+-H '([^']+)' -H '([^']+)' \\\n\s+-d '([^']+)'/g)]
+    const curls = [
+      ...banner.matchAll(/curl -i -X POST (\S+) \\\n\s+-H '([^']+)' -H '([^']+)' \\\n\s+-d '([^']+)'/g),
+    ]
     assert.equal(curls.length, 2, banner)
     const numbers: unknown[] = []
     for (const [, address = '', authorization = '', contentType = '', data = ''] of curls) {
@@ -221,7 +276,8 @@ describe('first start on an empty database', () => {
 
     assert.deepEqual(await first.stop(), { code: 0, signal: null })
     const logs = first.output().stdout
-    for (const line of logs.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `a JSON log line: ${line}`)
+    for (const line of logs.trim().split('\n'))
+      assert.doesNotThrow(() => JSON.parse(line), `a JSON log line: ${line}`)
     assert.ok(!logs.includes(key) && !logs.includes(password), 'the logs hold no secret')
 
     const second = await startServer({ env: db.env })

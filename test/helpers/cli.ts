@@ -51,7 +51,7 @@ export async function runCli(
   }
 }
 
-// Each CLI process costs most of a second of CPU (tsx compiles on start): a few at a time keep
+// Each CLI process costs most of a second of CPU (tsx hooks load every module): a few at a time keep
 // two cores busy without starving the server under test.
 const MAX_RUNNING = 3
 let running = 0
@@ -71,7 +71,10 @@ function release(): void {
   else next()
 }
 
-function spawnCli(args: string[], options: { env?: Env; stdin?: string; timeoutMs?: number }): Promise<CliResult> {
+function spawnCli(
+  args: string[],
+  options: { env?: Env; stdin?: string; timeoutMs?: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: baseEnv(options.env ?? {}) })
     let stdout = ''
@@ -103,7 +106,9 @@ function spawnCli(args: string[], options: { env?: Env; stdin?: string; timeoutM
 export async function cliJson(args: string[], options: { env?: Env; stdin?: string } = {}): Promise<unknown> {
   const result = await runCli([...args, '--json'], options)
   if (result.code !== 0) {
-    throw new Error(`optimalcloud ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
+    throw new Error(
+      `optimalcloud ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    )
   }
   return JSON.parse(result.stdout)
 }
@@ -127,7 +132,10 @@ export async function emptyDatabase(dialect: Dialect): Promise<E2eDatabase> {
     const dir = mkdtempSync(join(tmpdir(), 'oc-e2e-'))
     return {
       dialect,
-      env: { OPTIMALCLOUD_DATABASE_URL: `sqlite:${join(dir, 'optimalcloud.db')}`, OPTIMALCLOUD_SECRET_KEY: E2E_SECRET_KEY },
+      env: {
+        OPTIMALCLOUD_DATABASE_URL: `sqlite:${join(dir, 'optimalcloud.db')}`,
+        OPTIMALCLOUD_SECRET_KEY: E2E_SECRET_KEY,
+      },
       async dispose() {
         rmSync(dir, { recursive: true, force: true })
       },
@@ -138,7 +146,11 @@ export async function emptyDatabase(dialect: Dialect): Promise<E2eDatabase> {
   const schema = fresh.pgSchema ?? ''
   return {
     dialect,
-    env: { OPTIMALCLOUD_DATABASE_URL: fresh.url, OPTIMALCLOUD_PG_SCHEMA: schema, OPTIMALCLOUD_SECRET_KEY: E2E_SECRET_KEY },
+    env: {
+      OPTIMALCLOUD_DATABASE_URL: fresh.url,
+      OPTIMALCLOUD_PG_SCHEMA: schema,
+      OPTIMALCLOUD_SECRET_KEY: E2E_SECRET_KEY,
+    },
     async dispose() {
       const client = new pg.Client({ connectionString: PG_URL })
       await client.connect()
@@ -152,6 +164,12 @@ export interface Exit {
   code: number | null
   signal: NodeJS.Signals | null
 }
+
+// A failed test must not leave a server behind: whatever still runs when the test process ends is killed.
+const live = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL')
+})
 
 export interface RunningServer {
   url: string
@@ -173,11 +191,17 @@ export interface RunningServer {
  *
  * @example const server = await startServer({ env: db.env }); …; await server.stop()
  */
-export function startServer(options: { env?: Env; args?: string[]; timeoutMs?: number } = {}): Promise<RunningServer> {
+export function startServer(
+  options: { env?: Env; args?: string[]; timeoutMs?: number } = {},
+): Promise<RunningServer> {
   const child = spawn(
     process.execPath,
     [...CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])],
-    { cwd: ROOT, env: baseEnv({ OPTIMALCLOUD_LOG_LEVEL: 'info', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      env: baseEnv({ OPTIMALCLOUD_LOG_LEVEL: 'info', ...options.env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   let stdout = ''
   let stderr = ''
@@ -190,8 +214,12 @@ export function startServer(options: { env?: Env; args?: string[]; timeoutMs?: n
     stderr += chunk
     for (const watcher of watchers) watcher()
   })
+  live.add(child)
   const exited = new Promise<Exit>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
+    child.on('exit', (code, signal) => {
+      live.delete(child)
+      resolve({ code, signal })
+    })
   })
   let done = false
   void exited.then(() => {
@@ -203,10 +231,16 @@ export function startServer(options: { env?: Env; args?: string[]; timeoutMs?: n
     new Promise<void>((resolve, reject) => {
       const check = () => {
         if ((stream === 'stdout' ? stdout : stderr).includes(text)) finish()
-        else if (done) finish(new Error(`server exited before logging "${text}"\nstdout: ${stdout}\nstderr: ${stderr}`))
+        else if (done)
+          finish(new Error(`server exited before logging "${text}"\nstdout: ${stdout}\nstderr: ${stderr}`))
       }
       const timer = setTimeout(
-        () => finish(new Error(`server did not log "${text}" within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`)),
+        () =>
+          finish(
+            new Error(
+              `server did not log "${text}" within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+            ),
+          ),
         timeoutMs,
       )
       const finish = (error?: Error) => {
@@ -264,7 +298,8 @@ export function httpRequest(
     host: string
     headers?: Record<string, string>
     body?: unknown
-    onSocket?: (connected: Promise<void>) => void
+    /** Called once the TCP connection is established: from then on the request has reached the server. */
+    onConnect?: () => void
   },
 ): Promise<HttpAnswer> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
@@ -279,7 +314,9 @@ export function httpRequest(
         headers: {
           host: options.host,
           connection: 'keep-alive',
-          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
           ...options.headers,
         },
       },
@@ -297,20 +334,31 @@ export function httpRequest(
           } catch {
             body = undefined
           }
-          res.socket.destroy() // we asked for keep-alive; this client is done with the connection
+          req.destroy() // we asked for keep-alive; this client is done with the connection
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text })
         })
       },
     )
     req.on('error', reject)
-    if (options.onSocket !== undefined) {
-      const onSocket = options.onSocket
-      req.on('socket', (socket) => {
-        onSocket(new Promise((connected) => socket.once('connect', () => connected())))
-      })
-    }
+    const onConnect = options.onConnect
+    if (onConnect !== undefined) req.on('socket', (socket) => socket.once('connect', onConnect))
     req.end(payload)
   })
 }
 
 export const TICKETS = '/v5.0/mgmt/api/v1.0/webhooks/helpdesk'
+
+/**
+ * The Management API key a first start printed for tenant `demo` (waits for the banner).
+ *
+ * @example const key = await demoKey(await startServer({ env: db.env }))
+ */
+export async function demoKey(server: RunningServer): Promise<string> {
+  await server.waitFor('stderr', 'Then read it back')
+  const key = /Management API key : (oc_[A-Za-z0-9]{43})\n/.exec(server.output().stderr)?.[1]
+  if (key === undefined) throw new Error(`no key in the first-start banner:\n${server.output().stderr}`)
+  return key
+}
+
+/** The demo tenant's support requester (see src/bootstrap.ts). */
+export const DEMO_REQUESTER = 'john.doe@optimalidm.com'

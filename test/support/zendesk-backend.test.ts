@@ -415,6 +415,19 @@ for (const dialect of DIALECTS) {
         assert.equal(busy.statusCode, 400)
         assert.deepEqual(busy.json(), { error: 'Failed to create the new ticket in Zendesk' })
         assert.match((await lastFailure()).reason ?? '', /still creating/)
+
+        // The holder gives up when this call has almost no time left: no ticket is started that late.
+        await insertClaim('busy-2', new Date().toISOString())
+        services.zendesk = { ...tuning(), budgetMs: 400, pollMs: 20 }
+        const release = setTimeout(() => {
+          void services.database.transaction((trx) =>
+            trx.deleteFrom('tickets').where('id', '=', 'tkt_claim_busy-2').execute(),
+          )
+        }, 250)
+        const late = await serviceNow({ ...SERVICENOW, sys_id: 'busy-2' })
+        clearTimeout(release)
+        assert.equal(late.statusCode, 400, late.body)
+        assert.match((await lastFailure()).reason ?? '', /No time left|still creating/)
         assert.equal(zd.requests.filter(isTicketPost).length, 1, 'only the takeover created a ticket')
       })
 

@@ -1,0 +1,144 @@
+/** The real server under SIGTERM (drain, answer everything, exit 0) and SIGKILL (a 2xx means committed). */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  cliJson,
+  DEMO_REQUESTER,
+  demoKey,
+  type E2eDatabase,
+  emptyDatabase,
+  type HttpAnswer,
+  httpRequest,
+  type RunningServer,
+  startServer,
+  TICKETS,
+} from '../helpers/cli.js'
+import { postgresAvailable } from '../helpers/databases.js'
+
+const CONCURRENT = 50
+
+/** One createticket call as tenant demo on a connection of its own. */
+function createTicket(
+  server: RunningServer,
+  key: string,
+  title: string,
+  onConnect?: () => void,
+): Promise<HttpAnswer> {
+  return httpRequest(server.port, {
+    path: `${TICKETS}/createticket`,
+    host: `demo.localhost:${server.port}`,
+    headers: { authorization: `Bearer ${key}` },
+    body: { title, description: `${title}: e2e`, requester_email: DEMO_REQUESTER },
+    ...(onConnect === undefined ? {} : { onConnect }),
+  })
+}
+
+/** The ticket numbers `ticket list --json` shows for tenant demo. */
+async function storedTickets(db: E2eDatabase): Promise<number[]> {
+  const list = await cliJson(['ticket', 'list', '--tenant', 'demo'], { env: db.env })
+  assert.ok(Array.isArray(list))
+  return list.map((t: { ticket: number }) => t.ticket).sort((a, b) => a - b)
+}
+
+function ticketNumber(answer: HttpAnswer): number {
+  assert.equal(answer.status, 201, answer.text)
+  const body = answer.body as { ticket?: unknown }
+  assert.equal(typeof body.ticket, 'number', answer.text)
+  return Number(body.ticket)
+}
+
+/** Runs `work` against a first-started server on a fresh database, and always cleans up. */
+async function withDemoServer(
+  dialect: 'sqlite' | 'postgres',
+  work: (server: RunningServer, key: string, db: E2eDatabase) => Promise<void>,
+): Promise<void> {
+  const db = await emptyDatabase(dialect)
+  let server: RunningServer | undefined
+  try {
+    server = await startServer({ env: db.env })
+    await work(server, await demoKey(server), db)
+  } finally {
+    await server?.stop('SIGKILL')
+    await db.dispose()
+  }
+}
+
+describe('SIGTERM', () => {
+  it('answers every request that reached the server, tells late ones Connection: close, exits 0, loses nothing', async () => {
+    await withDemoServer('sqlite', async (server, key, db) => {
+      const warmup = await createTicket(server, key, 'before the signal')
+      assert.equal(ticketNumber(warmup), 1)
+      assert.equal(warmup.headers.connection, 'keep-alive', 'a normal answer keeps the connection')
+
+      // Fifty requests, each on its own connection; the signal goes once every connection is established.
+      const connected: Array<Promise<void>> = []
+      const inFlight = Array.from({ length: CONCURRENT }, (_, i) => {
+        let onConnect = () => {}
+        connected.push(
+          new Promise<void>((resolve) => {
+            onConnect = resolve
+          }),
+        )
+        return createTicket(server, key, `in flight ${i}`, () => onConnect())
+      })
+      await Promise.all(connected)
+      server.child.kill('SIGTERM')
+
+      // A request that arrives during the drain is answered, and told to close its connection.
+      await server.waitFor('stdout', 'shutting down')
+      const late = await createTicket(server, key, 'during the drain')
+      const lateNumber = ticketNumber(late)
+      assert.equal(late.headers.connection, 'close', 'an answer during the drain closes the connection')
+
+      const settled = await Promise.allSettled(inFlight)
+      const failures = settled.filter((s) => s.status === 'rejected').map((s) => String(s.reason))
+      assert.deepEqual(failures, [], 'no request that reached the server was reset')
+      const numbers = settled.map((s) => (s.status === 'fulfilled' ? ticketNumber(s.value) : 0))
+
+      assert.deepEqual(await server.exited, { code: 0, signal: null })
+      assert.match(server.output().stdout, /"msg":"stopped"/)
+      const stored = await storedTickets(db)
+      const acknowledged = [1, lateNumber, ...numbers].sort((a, b) => a - b)
+      assert.deepEqual(stored, acknowledged, 'every 201 is in the database, and nothing else')
+      assert.equal(new Set(stored).size, CONCURRENT + 2)
+    })
+  })
+})
+
+/**
+ * Fires CONCURRENT createticket calls at once and SIGKILLs the server the moment the `killAt`-th 201
+ * arrives; then every acknowledged ticket must be in the database.
+ */
+async function killAfterAcknowledged(dialect: 'sqlite' | 'postgres', killAt: number): Promise<void> {
+  await withDemoServer(dialect, async (server, key, db) => {
+    const acknowledged: number[] = []
+    const unexpected: string[] = []
+    const calls = Array.from({ length: CONCURRENT }, (_, i) =>
+      createTicket(server, key, `durable ${i}`).then((answer) => {
+        if (answer.status !== 201) unexpected.push(`${answer.status} ${answer.text}`)
+        else acknowledged.push(ticketNumber(answer))
+        if (acknowledged.length === killAt) server.child.kill('SIGKILL')
+      }),
+    )
+    const settled = await Promise.allSettled(calls)
+    assert.deepEqual(unexpected, [], 'every answer before the kill is a 201')
+    assert.deepEqual(await server.exited, { code: null, signal: 'SIGKILL' })
+    assert.equal(acknowledged.length >= killAt, true, `only ${acknowledged.length} answers before the kill`)
+    if (killAt === CONCURRENT) assert.ok(settled.every((s) => s.status === 'fulfilled'))
+    const stored = new Set(await storedTickets(db))
+    const lost = acknowledged.filter((n) => !stored.has(n))
+    assert.deepEqual(lost, [], 'acknowledged tickets missing after SIGKILL')
+  })
+}
+
+const skipPostgres = !(await postgresAvailable()) && 'PostgreSQL is not running'
+
+describe('SIGKILL right after a 201: a 2xx means committed', () => {
+  it('sqlite: killed the moment the last of 50 concurrent 201s arrives', () =>
+    killAfterAcknowledged('sqlite', CONCURRENT))
+  it('sqlite: killed halfway, with requests still in flight', () =>
+    killAfterAcknowledged('sqlite', CONCURRENT / 2))
+  it('postgres: killed the moment the last of 50 concurrent 201s arrives', { skip: skipPostgres }, () =>
+    killAfterAcknowledged('postgres', CONCURRENT),
+  )
+})
