@@ -3,8 +3,8 @@
 // Node 20's --test takes no globs, so the files are listed here; extra args narrow the set
 // (`node scripts/run-tests.js webhooks` runs the files whose path contains "webhooks").
 import { spawnSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 function walk(dir) {
@@ -23,9 +23,26 @@ if (files.length === 0) {
   process.exit(1)
 }
 const concurrency = Math.max(2, availableParallelism())
+// The spec reporter is for people; a TAP copy is kept to print one plain closing line for CI.
+const tapDir = mkdtempSync(join(tmpdir(), 'oc-tap-'))
+const tapFile = join(tapDir, 'results.tap')
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
 )
+const tap = readFileSync(tapFile, 'utf8')
+rmSync(tapDir, { recursive: true, force: true })
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0)
+console.log(`\n${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`)
 process.exit(result.status ?? 1)
