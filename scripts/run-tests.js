@@ -44,5 +44,7 @@ const result = spawnSync(
 const tap = readFileSync(tapFile, 'utf8')
 rmSync(tapDir, { recursive: true, force: true })
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0)
-console.log(`\n${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`)
+console.log(
+  `\n${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`,
+)
 process.exit(result.status ?? 1)
