@@ -128,10 +128,22 @@ export async function insertTicketRow(
   backend: string,
   number: number,
 ): Promise<string> {
+  const row = ticketRow(tenantId, command, backend, number)
+  await insertTicketQuery(trx, row)
+  await addComment(trx, tenantId, row.id, command.firstComment, row.created_at)
+  return row.id
+}
+
+/** The tickets row for a command; `number` is null while an external system has not given one yet. */
+export function ticketRow(
+  tenantId: string,
+  command: CreateTicket,
+  backend: string,
+  number: number | null,
+): TicketTable {
   const now = new Date().toISOString()
-  const id = newId('tkt')
-  await insertTicketQuery(trx, {
-    id,
+  return {
+    id: newId('tkt'),
     tenant_id: tenantId,
     number,
     subject: command.subject,
@@ -144,9 +156,7 @@ export async function insertTicketRow(
     backend,
     created_at: now,
     updated_at: now,
-  })
-  await addComment(trx, tenantId, id, command.firstComment, now)
-  return id
+  }
 }
 
 /** Adds what changed since the last call as a comment (none when nothing changed) and keeps the new fields. */
@@ -169,7 +179,8 @@ export async function recordRepeat(
   return body
 }
 
-async function addComment(
+/** Adds a comment to a ticket; comments read back in the order they were added (time-ordered ids). */
+export async function addComment(
   trx: Tx,
   tenantId: string,
   ticketId: string,

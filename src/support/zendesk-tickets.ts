@@ -8,7 +8,7 @@ import {
   type ZendeskTicketInput,
 } from '../connectors/zendesk-client.js'
 import { AppError } from '../errors.js'
-import { newId, sha256 } from '../ids.js'
+import { sha256 } from '../ids.js'
 import type { Services } from '../services.js'
 import { isUniqueViolation, type Tx } from '../storage/database.js'
 import type { TicketTable } from '../storage/schema.js'
@@ -16,12 +16,14 @@ import type { Tenant } from '../tenancy/tenants.js'
 import { zendeskSettingsOf } from './support-settings.js'
 import type { CreateTicketOptions } from './support-system.js'
 import {
+  addComment,
   type CreateTicket,
   changedFieldLines,
   findByDedupeKey,
   insertTicketRow,
   recordRepeat,
   type TicketOutcome,
+  ticketRow,
 } from './tickets.js'
 
 /** Timings of the Zendesk backend; production uses the defaults, tests shrink them (Services.zendesk). */
@@ -170,7 +172,7 @@ async function createClaimed(job: Job, claimId: string): Promise<TicketOutcome> 
           reason: `Zendesk created ticket ${number}, but this call's claim on the incident was given up meanwhile`,
         })
       }
-      await insertComment(trx, tenant.id, claimId, command.firstComment, now)
+      await addComment(trx, tenant.id, claimId, command.firstComment, now)
       await keepCounterAbove(trx, tenant.id, number)
       const outcome: TicketOutcome = { number, created: true }
       await options.inTransaction?.(trx, outcome)
@@ -264,30 +266,10 @@ async function keepCounterAbove(trx: Tx, tenantId: string, number: number): Prom
 
 /** Inserts the incident's ticket row without a number; null when another call holds the incident. */
 async function claim({ services, tenant, command }: Job): Promise<string | null> {
-  const id = newId('tkt')
-  const now = new Date().toISOString()
+  const row = ticketRow(tenant.id, command, 'zendesk', null)
   try {
-    await services.database.transaction((trx) =>
-      trx
-        .insertInto('tickets')
-        .values({
-          id,
-          tenant_id: tenant.id,
-          number: null,
-          subject: command.subject,
-          priority: command.priority,
-          requester_email: command.requesterEmail,
-          external_id: command.externalId,
-          source: command.source,
-          dedupe_key: command.dedupeKey,
-          source_fields: JSON.stringify(command.fields),
-          backend: 'zendesk',
-          created_at: now,
-          updated_at: now,
-        })
-        .execute(),
-    )
-    return id
+    await services.database.transaction((trx) => trx.insertInto('tickets').values(row).execute())
+    return row.id
   } catch (error) {
     if (isUniqueViolation(error)) return null
     throw error
@@ -303,13 +285,6 @@ async function releaseClaim(services: Services, claimId: string): Promise<void> 
   } catch {
     // The caller's own failure is the one to report; a claim left behind goes stale and is taken over.
   }
-}
-
-async function insertComment(trx: Tx, tenantId: string, ticketId: string, body: string, now: string) {
-  await trx
-    .insertInto('ticket_comments')
-    .values({ id: newId('cmt'), tenant_id: tenantId, ticket_id: ticketId, body, created_at: now })
-    .execute()
 }
 
 /** The Zendesk calls of one webhook, sharing one deadline; a Zendesk failure becomes the contract's 400. */
