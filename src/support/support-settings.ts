@@ -3,6 +3,7 @@ import { validateZendeskSettings, type ZendeskSettings } from '../connectors/zen
 import { AppError } from '../errors.js'
 import { secretBox } from '../secrets.js'
 import type { Services } from '../services.js'
+import type { Tx } from '../storage/database.js'
 import type { Tenant } from '../tenancy/tenants.js'
 
 export type SupportBackend = 'builtin' | 'zendesk'
@@ -69,13 +70,19 @@ export async function configureSupport(
         message: `The builtin support system takes no settings (got ${keys.join(', ')})`,
       })
     }
-    await services.database.transaction((trx) =>
-      trx
+    await services.database.transaction(async (trx) => {
+      const row = await trx
+        .selectFrom('tenants')
+        .select('support_backend')
+        .where('id', '=', tenant.id)
+        .executeTakeFirst()
+      if (row?.support_backend !== 'builtin') await releaseIncidents(trx, tenant.id)
+      await trx
         .updateTable('tenants')
         .set({ support_backend: 'builtin', support_settings: '{}' })
         .where('id', '=', tenant.id)
-        .execute(),
-    )
+        .execute()
+    })
     services.tenants.forget(tenant.name)
     return { backend: 'builtin' }
   }
@@ -116,6 +123,7 @@ export async function configureSupport(
             : 'api_token is required when url changes (the stored token is only sent to the address it was given for)',
       })
     }
+    if (stored === null || stored.url !== url) await releaseIncidents(trx, tenant.id)
     const next: StoredZendeskSettings = { url, email, api_token: box.encrypt(token) }
     await trx
       .updateTable('tenants')
@@ -126,6 +134,15 @@ export async function configureSupport(
   })
   services.tenants.forget(tenant.name)
   return view
+}
+
+/**
+ * Another support system (or another Zendesk account) does not hold the tickets made so far: a
+ * ServiceNow repeat of an old incident must open a new ticket there, not comment on whatever ticket
+ * has the old number in the new system. Forgetting the incidents' dedupe keys does that.
+ */
+async function releaseIncidents(trx: Tx, tenantId: string): Promise<void> {
+  await trx.updateTable('tickets').set({ dedupe_key: null }).where('tenant_id', '=', tenantId).execute()
 }
 
 /**

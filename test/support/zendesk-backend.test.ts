@@ -638,6 +638,51 @@ for (const dialect of DIALECTS) {
       })
     })
 
+    describe('switching systems', () => {
+      it('a ServiceNow repeat of an incident from before the switch opens a ticket in the new system', async () => {
+        const moving = await seedTenant(services, 'moving')
+        const incident = { ...SERVICENOW, requester_email: moving.requester, sys_id: 'before-switch' }
+        const send = (fields: Record<string, unknown>) =>
+          post(app, `${TICKETS}/servicenow`, {
+            host: moving.host,
+            auth: `Bearer ${moving.key}`,
+            body: fields,
+          })
+        assert.equal((await send(incident)).statusCode, 201)
+        const fakes = await Promise.all(
+          [500, 900].map((firstTicketId) =>
+            startFakeZendesk({
+              email: EMAIL,
+              apiToken: TOKEN,
+              firstTicketId,
+              users: [{ id: 7, name: 'M', email: moving.requester }],
+            }),
+          ),
+        )
+        try {
+          for (const [index, fake] of fakes.entries()) {
+            await configureSupport(services, moving.tenant, 'zendesk', {
+              url: fake.url,
+              email: EMAIL,
+              api_token: TOKEN,
+            })
+            const repeat = await send({ ...incident, state: `moved ${index}` })
+            // Not a comment on whatever ticket carries the old number over there: a new ticket.
+            assert.equal(repeat.statusCode, 201, repeat.body)
+            assert.deepEqual(repeat.json(), { ticket: index === 0 ? 500 : 900 })
+            assert.equal(fake.requests.filter((r) => r.method === 'PUT').length, 0)
+            assert.equal(fake.requests.filter(isTicketPost).length, 1)
+          }
+          // Within one system, repeats still find their ticket.
+          const again = await send({ ...incident, state: 'moved 1' })
+          assert.equal(again.statusCode, 200, again.body)
+          assert.deepEqual(again.json(), { ticket: 900 })
+        } finally {
+          await Promise.all(fakes.map((fake) => fake.close()))
+        }
+      })
+    })
+
     describe('secrets', () => {
       it('the token is in no delivery, no ticket and no log line', async () => {
         const secrets = [TOKEN, WRONG_TOKEN, basicFor(EMAIL, TOKEN), basicFor(EMAIL, WRONG_TOKEN)]
