@@ -1,5 +1,7 @@
 // Paylocity Weblink API client: OAuth2 client-credentials token (cached) and GET employee, mapped for provisioning.
+
 import { createHash } from 'node:crypto'
+import { ConnectorError } from './connector-error.js'
 
 export interface PaylocitySettings {
   clientId: string
@@ -24,17 +26,7 @@ export interface PaylocityEmployee {
 export type PaylocityFailureKind = 'auth' | 'not_found' | 'server' | 'timeout' | 'network' | 'bad_response'
 
 /** message says why (for the delivery log) and never contains the client secret or the access token. */
-export class PaylocityError extends Error {
-  readonly kind: PaylocityFailureKind
-  readonly status: number | undefined
-
-  constructor(kind: PaylocityFailureKind, message: string, status?: number) {
-    super(message)
-    this.name = 'PaylocityError'
-    this.kind = kind
-    this.status = status
-  }
-}
+export class PaylocityError extends ConnectorError<PaylocityFailureKind> {}
 
 export interface PaylocityClientOptions {
   /** Per attempt (connect, headers and body), default 10000. */

@@ -1,5 +1,7 @@
 // HTTP client of the Zendesk Support API: requester lookup, ticket creation and comments, with bounded retries.
+
 import { setTimeout as delay } from 'node:timers/promises'
+import { ConnectorError } from './connector-error.js'
 
 export interface ZendeskSettings {
   url: string
@@ -17,17 +19,7 @@ export type ZendeskFailureKind =
   | 'rejected'
 
 /** A failed Zendesk call; `message` says why for the delivery log and never contains the token or Authorization header. */
-export class ZendeskError extends Error {
-  readonly kind: ZendeskFailureKind
-  readonly status: number | undefined
-
-  constructor(kind: ZendeskFailureKind, message: string, status?: number) {
-    super(message)
-    this.name = 'ZendeskError'
-    this.kind = kind
-    this.status = status
-  }
-}
+export class ZendeskError extends ConnectorError<ZendeskFailureKind> {}
 
 export interface ZendeskClientOptions {
   /** Per HTTP attempt, default 5000. */
