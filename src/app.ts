@@ -8,6 +8,7 @@ import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
 import { registerMetrics } from './http/metrics.js'
 import { requestIdFor } from './http/request-id.js'
+import { managementApi } from './management/index.js'
 import type { Services } from './services.js'
 import type { Tenant } from './tenancy/tenants.js'
 import { hrRoutes } from './webhooks/hr-routes.js'
@@ -119,5 +120,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     prefix: `${API_PREFIX}/webhooks`,
   })
   await app.register(hrRoutes(services, authenticate), { prefix: `${API_PREFIX}/webhooks` })
+  await app.register(managementApi(services, authenticate), { prefix: API_PREFIX })
+  // The web console: HTML pages with their own cookie and form parsers, encapsulated (docs/console.md).
+  const { consolePlugin } = await import('./console/index.js')
+  await app.register(consolePlugin(services), { prefix: '/console' })
   return app
 }

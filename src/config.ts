@@ -10,6 +10,8 @@ export interface Config {
   defaultTenant: string | null
   /** Where the HR webhook URLs point, e.g. `https://{tenant}.theoptimalcloud.com`; `{tenant}` is replaced. */
   publicUrl: string | null
+  /** The port the service listens on (`serve` sets the one it bound): local URLs name it. */
+  port: number
   /** Lazily loaded: only connector secrets need it, and a PostgreSQL deployment must set it. */
   secretKey: () => string
   logLevel: string
@@ -42,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     baseDomain: (env.OPTIMALCLOUD_BASE_DOMAIN ?? 'localhost').toLowerCase(),
     defaultTenant: env.OPTIMALCLOUD_DEFAULT_TENANT || null,
     publicUrl: env.OPTIMALCLOUD_PUBLIC_URL || null,
+    port: Number(env.PORT) || 8080,
     secretKey,
     logLevel: env.OPTIMALCLOUD_LOG_LEVEL ?? 'info',
     trustProxy: env.OPTIMALCLOUD_TRUST_PROXY === 'true',
@@ -59,4 +62,18 @@ function sqliteKeyFile(databaseUrl: string): string | null {
   const path = databaseUrl.slice('sqlite:'.length)
   if (path === '' || path === ':memory:') return null
   return join(path, '..', 'secret.key')
+}
+
+/**
+ * The origin a tenant is reached at, as shown to administrators (HR webhook URLs, the OpenAPI server):
+ * OPTIMALCLOUD_PUBLIC_URL with `{tenant}` replaced when set; on the default `localhost` base domain
+ * `http://{tenant}.localhost:{port}`, which a newcomer's curl reaches as it is; else `https://{tenant}.{base domain}`.
+ *
+ * @example publicOrigin(config, 'acme') // 'https://acme.theoptimalcloud.com'
+ */
+export function publicOrigin(config: Config, tenantName: string): string {
+  if (config.publicUrl !== null)
+    return config.publicUrl.replaceAll('{tenant}', tenantName).replace(/\/+$/, '')
+  if (config.baseDomain === 'localhost') return `http://${tenantName}.localhost:${config.port}`
+  return `https://${tenantName}.${config.baseDomain}`
 }

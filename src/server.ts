@@ -33,6 +33,10 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
       if (draining) reply.header('connection', 'close')
     })
     await app.listen({ port: options.port, host: options.host })
+    // The bound port, not the requested one: `--port 0` picks a free port, and the URLs shown
+    // to administrators (curl lines, HR webhook URLs) must name the port that answers.
+    const address = app.server.address()
+    config.port = typeof address === 'object' && address !== null ? address.port : options.port
     // Only once listening: a first start that fails (port taken) must not spend the one showing of the
     // demo secrets. Tenants unknown a moment ago are not cached, so `demo` works as soon as it exists.
     demo = await bootstrapDemo(services)
@@ -44,11 +48,8 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   }
   if (demo !== null) {
     const host = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host
-    // The bound port, not the requested one: `--port 0` picks a free port, and the curl lines must name it.
-    const address = app.server.address()
-    const port = typeof address === 'object' && address !== null ? address.port : options.port
-    const origin = `http://demo.${config.baseDomain === 'localhost' ? 'localhost' : config.baseDomain}:${port}`
-    process.stderr.write(`${demoBanner(demo, origin)}\n  (listening on ${host}:${port})\n\n`)
+    const origin = `http://demo.${config.baseDomain}:${config.port}`
+    process.stderr.write(`${demoBanner(demo, origin)}\n  (listening on ${host}:${config.port})\n\n`)
   }
 
   let stopping = false

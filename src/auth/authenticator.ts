@@ -7,6 +7,8 @@ import { UNKNOWN_ACCOUNT_HASH, verifyPassword } from './passwords.js'
 export type Principal =
   | { kind: 'api_key'; id: string; tenantId: string }
   | { kind: 'service_account'; id: string; tenantId: string }
+  /** An administrator signed in to the web console (replays made there are logged under this name). */
+  | { kind: 'console_admin'; id: string; tenantId: string }
 
 /** How a principal is named in the delivery log: its id, never its secret. */
 export function principalName(principal: Principal): string {

@@ -1,5 +1,5 @@
 /** The Provisioning Manager: provisioning destinations (Generic HR, Paylocity), their settings and webhook URLs. */
-import type { Config } from '../config.js'
+import { type Config, publicOrigin } from '../config.js'
 import type { PaylocitySettings } from '../connectors/paylocity-client.js'
 import { AppError } from '../errors.js'
 import { randomToken } from '../ids.js'
@@ -72,18 +72,13 @@ export interface DestinationChange {
 type DestinationServices = { config: Config; database: Database; destinations: DestinationDirectory }
 
 /**
- * The three HR webhook URLs: `OPTIMALCLOUD_PUBLIC_URL` (with `{tenant}` replaced) when set,
- * else `https://{tenant}.{base domain}`.
+ * The three HR webhook URLs, at the tenant's public origin (see publicOrigin).
  *
  * @example destinationUrls(config, 'acme', pluginId).adduser
  * // 'https://acme.theoptimalcloud.com/v5.0/mgmt/api/v1.0/webhooks/provisioning/<plugin_id>/adduser'
  */
 export function destinationUrls(config: Config, tenantName: string, pluginId: string): DestinationUrls {
-  const origin =
-    config.publicUrl === null
-      ? `https://${tenantName}.${config.baseDomain}`
-      : config.publicUrl.replaceAll('{tenant}', tenantName).replace(/\/+$/, '')
-  const base = `${origin}/v5.0/mgmt/api/v1.0/webhooks/provisioning/${pluginId}`
+  const base = `${publicOrigin(config, tenantName)}/v5.0/mgmt/api/v1.0/webhooks/provisioning/${pluginId}`
   return { adduser: `${base}/adduser`, modifyuser: `${base}/modifyuser`, deleteuser: `${base}/deleteuser` }
 }
 

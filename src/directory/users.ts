@@ -140,6 +140,17 @@ export async function findUserByEmail(db: Db, tenantId: string, email: string): 
   return row === undefined ? null : toUserDetails(row)
 }
 
+/** One user of the tenant by id; null when the tenant has none (another tenant's id included). */
+export async function findUserById(db: Db, tenantId: string, id: string): Promise<UserDetails | null> {
+  const row = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row === undefined ? null : toUserDetails(row)
+}
+
 /** Users linked to `employeeId`, optionally only through one destination. */
 export async function findUsersByEmployeeId(
   db: Db,

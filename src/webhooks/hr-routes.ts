@@ -28,7 +28,7 @@ import {
   paylocityEmployeeChange,
   paylocityTerminateUser,
 } from './paylocity-adapter.js'
-import { runWebhook, type WebhookAnswer } from './run-webhook.js'
+import { runWebhook, type WebhookAnswer, type WebhookCall, type WebhookResult } from './run-webhook.js'
 import { webhookCall } from './webhook-call.js'
 
 export type HrOperation = 'adduser' | 'modifyuser' | 'deleteuser'
@@ -102,6 +102,31 @@ export async function provision(
   }
 }
 
+/**
+ * One HR webhook call, from the body to the logged answer: what the route and a replay share.
+ * Failures are thrown (the route's error handler, or the replay, answers and logs them).
+ *
+ * @example await runHrWebhook(services, call, destination, 'adduser')
+ */
+export function runHrWebhook(
+  services: Services,
+  call: WebhookCall,
+  destination: ResolvedDestination,
+  operation: HrOperation,
+): Promise<WebhookResult> {
+  return runWebhook(services.database, call, async (commit) =>
+    userAnswer(
+      await provision(services, destination, operation, call.body, {
+        inTransaction: (trx, outcome) => commit(trx, userAnswer(outcome)),
+      }),
+    ),
+  )
+}
+
+export function isHrOperation(endpoint: string): endpoint is HrOperation {
+  return endpoint === 'adduser' || endpoint === 'modifyuser' || endpoint === 'deleteuser'
+}
+
 export function hrRoutes(services: Services, authenticate: (request: FastifyRequest) => Promise<void>) {
   return async function register(app: FastifyInstance): Promise<void> {
     const found = new WeakMap<FastifyRequest, ResolvedDestination>()
@@ -129,14 +154,7 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
           const destination = found.get(request)
           // findDestination guarantees it; reaching here without one is a wiring bug.
           if (destination === undefined) throw new AppError('destination_not_found')
-          const call = webhookCall(request, operation)
-          const answer = await runWebhook(services.database, call, async (commit) =>
-            userAnswer(
-              await provision(services, destination, operation, call.body, {
-                inTransaction: (trx, outcome) => commit(trx, userAnswer(outcome)),
-              }),
-            ),
-          )
+          const answer = await runHrWebhook(services, webhookCall(request, operation), destination, operation)
           return reply.code(answer.status).send(answer.body)
         },
       )

@@ -17,6 +17,8 @@ export interface WebhookCall {
   body: JsonObject
   /** performance.now() when the request arrived. */
   startedAt: number
+  /** Set when the call replays a logged delivery: that delivery's id, written to the new entry. */
+  replayOf?: string
 }
 
 export interface WebhookAnswer {
@@ -34,6 +36,9 @@ export interface WebhookAnswer {
  */
 export type CommitAnswer = (trx: Tx, answer: WebhookAnswer) => Promise<void>
 
+/** The answer, and the id of the delivery log entry written with it. */
+export type WebhookResult = WebhookAnswer & { deliveryId: string }
+
 /**
  * Runs `work` for an authenticated call. An Idempotency-Key already used with the same request
  * answers what was stored; a race lost at a unique index (the same incident or key arriving twice
@@ -44,7 +49,7 @@ export async function runWebhook(
   database: Database,
   call: WebhookCall,
   work: (commit: CommitAnswer) => Promise<WebhookAnswer>,
-): Promise<WebhookAnswer> {
+): Promise<WebhookResult> {
   // The destination is part of the request: the same key and body sent to two destinations are two requests.
   const target = call.destinationId === undefined ? call.endpoint : `${call.endpoint}@${call.destinationId}`
   const hash = call.idempotencyKey === null ? '' : requestHash(target, call.body)
@@ -57,22 +62,21 @@ export async function runWebhook(
           ...storedOutcome(stored.body),
           reason: 'Idempotency-Key repeat: answered as the first call, nothing changed',
         }
-        await database.transaction((trx) => logDelivery(trx, call, answer))
-        return answer
+        const deliveryId = await database.transaction((trx) => logDelivery(trx, call, answer))
+        return { ...answer, deliveryId }
       }
     }
-    let committed = false
+    let committedId: string | null = null
     const commit: CommitAnswer = async (trx, answer) => {
       if (call.idempotencyKey !== null && answer.status >= 200 && answer.status < 300) {
         await storeAnswer(trx, call.tenant.id, call.idempotencyKey, hash, answer)
       }
-      await logDelivery(trx, call, answer)
-      committed = true
+      committedId = await logDelivery(trx, call, answer)
     }
     try {
       const answer = await work(commit)
-      if (!committed) await database.transaction((trx) => logDelivery(trx, call, answer))
-      return answer
+      const deliveryId = committedId ?? (await database.transaction((trx) => logDelivery(trx, call, answer)))
+      return { ...answer, deliveryId }
     } catch (error) {
       if (attempt === 0 && isUniqueViolation(error)) continue
       throw error
@@ -110,5 +114,6 @@ function logDelivery(trx: Tx, call: WebhookCall, answer: WebhookAnswer): Promise
     idempotencyKey: call.idempotencyKey,
     durationMs: performance.now() - call.startedAt,
     requestBody: call.body,
+    replayOf: call.replayOf ?? null,
   })
 }

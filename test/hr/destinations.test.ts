@@ -78,7 +78,7 @@ for (const dialect of DIALECTS) {
       assert.equal(created.has_client_secret, false)
       assert.equal(
         created.urls.adduser,
-        `https://acme.localhost/v5.0/mgmt/api/v1.0/webhooks/provisioning/${created.plugin_id}/adduser`,
+        `http://acme.localhost:8080/v5.0/mgmt/api/v1.0/webhooks/provisioning/${created.plugin_id}/adduser`,
       )
       assert.ok(created.urls.modifyuser.endsWith(`/${created.plugin_id}/modifyuser`))
       assert.ok(created.urls.deleteuser.endsWith(`/${created.plugin_id}/deleteuser`))

@@ -1,0 +1,70 @@
+/** `GET|POST /console/login` and `POST /console/logout`: administrator sign-in and sign-out. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Services } from '../services.js'
+import { field, sendPage } from './forms.js'
+import { html } from './layout.js'
+import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS, verifyAdmin } from './session.js'
+
+/** One message for every failure, so nobody learns which tenants, emails or accounts exist. */
+export const SIGN_IN_FAILED = 'Sign-in failed: check your email and password.'
+export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your address. Try again in a minute.'
+
+function loginPage(reply: FastifyReply, status: number, email: string, error?: string): FastifyReply {
+  return sendPage(reply, status, {
+    title: 'Sign in',
+    error,
+    body: html`<section class="card login">
+<h1>Sign in</h1>
+<p class="muted">Tenant administrators sign in with their email and password.</p>
+<form class="stack" method="post" action="/console/login">
+<label for="email">Email</label><input id="email" type="email" name="email" value="${email}" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password" required>
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>
+</section>`,
+  })
+}
+
+/** Cookie options: HttpOnly, SameSite=Strict, only for the console's paths, Secure over https. */
+export function cookieOptions(request: FastifyRequest) {
+  return {
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    path: '/console',
+    secure: request.protocol === 'https',
+  }
+}
+
+export function registerLoginRoutes(app: FastifyInstance, services: Services): void {
+  app.get('/login', async (request, reply) => {
+    if (request.consoleSession !== null) return reply.redirect('/console/administration', 303)
+    return loginPage(reply, 200, '')
+  })
+
+  app.post('/login', async (request, reply) => {
+    const address = request.ip
+    if (services.failures.isBlocked(address)) return loginPage(reply, 429, '', TOO_MANY_ATTEMPTS)
+    const email = field(request.body, 'email')
+    const userId = await verifyAdmin(
+      services.database,
+      request.consoleTenant,
+      email,
+      field(request.body, 'password'),
+    )
+    const tenant = request.consoleTenant
+    if (userId === null || tenant === null) {
+      services.failures.recordFailure(address)
+      return loginPage(reply, 401, email, SIGN_IN_FAILED)
+    }
+    const token = await createSession(services.database, tenant.id, userId)
+    reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(request), maxAge: SESSION_TTL_MS / 1000 })
+    return reply.redirect('/console/administration', 303)
+  })
+
+  app.post('/logout', async (request, reply) => {
+    const session = request.consoleSession
+    if (session !== null) await endSession(services.database, session.token)
+    reply.clearCookie(SESSION_COOKIE, cookieOptions(request))
+    return reply.redirect('/console/login', 303)
+  })
+}

@@ -1,0 +1,129 @@
+/** The Identity Management tab: the User Manager (users and service accounts; create, disable, enable). */
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { createUser, listUsers, setUserStatus } from '../directory/users.js'
+import type { Services } from '../services.js'
+import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { badge, html, postButton, when } from './layout.js'
+import type { ConsoleSession } from './session.js'
+
+interface UserForm {
+  email: string
+  firstName: string
+  lastName: string
+  serviceAccount: boolean
+}
+
+const EMPTY: UserForm = { email: '', firstName: '', lastName: '', serviceAccount: false }
+
+async function usersPage(
+  services: Services,
+  session: ConsoleSession,
+  reply: FastifyReply,
+  status: number,
+  form: UserForm,
+  messages: { error?: string; notice?: string } = {},
+): Promise<FastifyReply> {
+  const users = await listUsers(services.database.db, session.tenant.id)
+  const rows = users.map(
+    (u) => html`<tr>
+<td>${u.login_id}</td><td>${u.email}</td><td>${u.display_name}</td>
+<td>${badge(u.status, u.status === 'active')}</td><td>${u.employee_id ?? ''}</td>
+<td>${u.service_account ? 'yes' : ''}${u.admin ? html` <span class="badge">admin</span>` : ''}</td><td>${when(u.created_at)}</td>
+<td>${
+      u.id === session.userId
+        ? html`<span class="muted">you</span>`
+        : u.status === 'active'
+          ? postButton(`/console/users/${u.id}/disable`, 'Disable', session.csrf, 'danger')
+          : postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)
+    }</td>
+</tr>`,
+  )
+  return sendPage(reply, status, {
+    title: 'User Manager',
+    tab: 'users',
+    context: contextOf(session),
+    error: messages.error,
+    notice: messages.notice,
+    body: html`<h1>Identity Management</h1><nav class="sub"><a class="active" href="/console/users">User Manager</a></nav>
+<section class="card"><h2>Users</h2>
+${
+  users.length === 0
+    ? html`<p class="muted">No users yet.</p>`
+    : html`<table><thead><tr><th>Login ID</th><th>Email</th><th>Name</th><th>Status</th><th>Employee ID</th><th>Service account</th><th>Created</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+}
+</section>
+<section class="card"><h2>Create a new user</h2>
+<p class="muted">A Service Account signs in to the webhooks with its email and password (HTTP Basic).</p>
+<form class="stack" method="post" action="/console/users">
+<input type="hidden" name="_csrf" value="${session.csrf}">
+<label for="user-email">Email (login ID)</label><input id="user-email" type="email" name="email" value="${form.email}" required>
+<label for="user-first">First name</label><input id="user-first" type="text" name="first_name" value="${form.firstName}">
+<label for="user-last">Last name</label><input id="user-last" type="text" name="last_name" value="${form.lastName}">
+<label for="user-service">Service Account</label><span><input id="user-service" type="checkbox" name="service_account" value="1" ${form.serviceAccount ? 'checked' : ''}></span>
+<label for="user-password">Password</label><input id="user-password" type="password" name="password" autocomplete="new-password" placeholder="service accounts: at least 8 characters">
+<div class="actions"><button type="submit">Create user</button></div>
+</form></section>`,
+  })
+}
+
+export function registerUserPages(app: FastifyInstance, services: Services): void {
+  app.get('/users', async (request, reply) => usersPage(services, sessionOf(request), reply, 200, EMPTY))
+
+  app.post('/users', async (request, reply) => {
+    const session = sessionOf(request)
+    const body = request.body
+    const form: UserForm = {
+      email: field(body, 'email'),
+      firstName: field(body, 'first_name'),
+      lastName: field(body, 'last_name'),
+      serviceAccount: checked(body, 'service_account'),
+    }
+    const password = field(body, 'password')
+    if (password !== '' && !form.serviceAccount) {
+      // Only service accounts sign in with a password here; storing one for nobody would mislead.
+      return usersPage(services, session, reply, 400, form, {
+        error: 'A password is only for a Service Account: tick Service Account or leave the password empty.',
+      })
+    }
+    try {
+      const created = await createUser(services.database, session.tenant.id, {
+        email: form.email,
+        firstName: form.firstName,
+        lastName: form.lastName,
+        serviceAccount: form.serviceAccount,
+        ...(form.serviceAccount ? { password } : {}),
+      })
+      return usersPage(services, session, reply, 200, EMPTY, {
+        notice: `${created.service_account ? 'Service account' : 'User'} ${created.email} created.`,
+      })
+    } catch (error) {
+      const { status, message } = userError(error)
+      return usersPage(services, session, reply, status, form, { error: message })
+    }
+  })
+
+  for (const [action, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
+    app.post<{ Params: { id: string } }>(`/users/:id/${action}`, async (request, reply) => {
+      const session = sessionOf(request)
+      if (request.params.id === session.userId) {
+        return usersPage(services, session, reply, 400, EMPTY, {
+          error: 'You cannot change the status of your own account.',
+        })
+      }
+      try {
+        const user = await setUserStatus(services.database, session.tenant.id, request.params.id, status)
+        // A disabled service account stops working on this instance at once, elsewhere within seconds.
+        services.authenticator.forget()
+        return usersPage(services, session, reply, 200, EMPTY, {
+          notice: `${user.email} ${action === 'disable' ? 'disabled' : 'enabled'}.`,
+        })
+      } catch (error) {
+        const { status: code, message } = userError(error)
+        return usersPage(services, session, reply, code, EMPTY, { error: message })
+      }
+    })
+  }
+}

@@ -1,0 +1,117 @@
+/** Management API: the delivery log of webhook calls, and replay of failed deliveries. */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { getDelivery, listDeliveries } from '../deliveries/deliveries.js'
+import { AppError } from '../errors.js'
+import type { Services } from '../services.js'
+import { replayDelivery } from '../webhooks/replay.js'
+import { callerOf } from './guard.js'
+import { errors, Limit, Nullable } from './schemas.js'
+
+const tags = ['Deliveries']
+
+const DeliveryFields = {
+  id: Type.String(),
+  endpoint: Type.String({ description: 'servicenow, createticket, adduser, modifyuser or deleteuser' }),
+  destination_id: Nullable(Type.String({ description: 'The provisioning destination (HR webhooks)' })),
+  principal: Nullable(Type.String({ description: 'Who called: api_key:<id> or service_account:<id>' })),
+  status: Type.Integer({ description: 'The HTTP status answered' }),
+  error: Nullable(Type.String({ description: 'The error message answered' })),
+  reason: Nullable(Type.String({ description: 'Why, for the administrator' })),
+  ticket: Nullable(Type.Integer()),
+  user_id: Nullable(Type.String()),
+  request_id: Type.String(),
+  idempotency_key: Nullable(Type.String()),
+  duration_ms: Type.Integer(),
+  replay_of: Nullable(Type.String({ description: 'For a replay: the original delivery' })),
+  created_at: Type.String({ format: 'date-time' }),
+}
+
+export const DeliverySchema = Type.Object(DeliveryFields)
+
+const DeliveryWithBody = Type.Object({
+  ...DeliveryFields,
+  request_body: Type.Unknown({ description: 'The JSON body received (never its headers); null if unread' }),
+})
+
+const ReplaySchema = Type.Object({
+  delivery: DeliverySchema,
+  status: Type.Integer({ description: 'What the webhook answered this time' }),
+  body: Type.Unknown({ description: "The webhook's answer body" }),
+})
+
+const IdParams = Type.Object({ id: Type.String() })
+
+export function deliveryRoutes(services: Services) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const api = app.withTypeProvider<TypeBoxTypeProvider>()
+
+    api.get(
+      '/deliveries',
+      {
+        schema: {
+          tags,
+          operationId: 'listDeliveries',
+          summary: 'Webhook calls, newest first',
+          querystring: Type.Object(
+            {
+              failed: Type.Optional(Type.Boolean({ description: 'Only the calls not answered 2xx' })),
+              limit: Limit,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Array(DeliverySchema), ...errors(400) },
+        },
+      },
+      async (request) =>
+        listDeliveries(services.database.db, callerOf(request).tenant.id, {
+          failed: request.query.failed === true,
+          limit: request.query.limit ?? 100,
+        }),
+    )
+
+    api.get(
+      '/deliveries/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'getDelivery',
+          summary: 'One delivery with the request body it received',
+          params: IdParams,
+          response: { 200: DeliveryWithBody, ...errors(404) },
+        },
+      },
+      async (request) => {
+        const found = await getDelivery(services.database.db, callerOf(request).tenant.id, request.params.id)
+        if (found === null) throw new AppError('not_found', { message: 'Delivery not found' })
+        return found
+      },
+    )
+
+    api.post(
+      '/deliveries/:id/replay',
+      {
+        schema: {
+          tags,
+          operationId: 'replayDelivery',
+          summary: 'Run a failed delivery again (same tenant, destination and body) as this key',
+          description:
+            'Answers 201 with the new delivery (its replay_of names the original) and what the webhook answered this time, success or not.',
+          params: IdParams,
+          response: { 201: ReplaySchema, ...errors(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const { tenant, principal } = callerOf(request)
+        const result = await replayDelivery(
+          services,
+          { tenant, principal, requestId: request.id, startedAt: request.startedAt, log: request.log },
+          request.params.id,
+        )
+        return reply.code(201).send(result)
+      },
+    )
+  }
+}

@@ -1,0 +1,102 @@
+/** The Management REST API (SPEC §9) and its OpenAPI document, generated from the routes' TypeBox schemas. */
+
+import swagger from '@fastify/swagger'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { publicOrigin } from '../config.js'
+import { AppError } from '../errors.js'
+import type { Services } from '../services.js'
+import { apiKeyRoutes } from './api-key-routes.js'
+import { deliveryRoutes } from './delivery-routes.js'
+import { destinationRoutes } from './destination-routes.js'
+import { requireManagementKey } from './guard.js'
+import { requesterRoutes } from './requester-routes.js'
+import { supportRoutes } from './support-routes.js'
+import { ticketRoutes } from './ticket-routes.js'
+import { userRoutes } from './user-routes.js'
+import { schemaErrorFormatter, validatorCompiler } from './validation.js'
+
+/** One plugin per resource; each takes the services and registers its routes. */
+const RESOURCES = [
+  apiKeyRoutes,
+  userRoutes,
+  requesterRoutes,
+  destinationRoutes,
+  supportRoutes,
+  ticketRoutes,
+  deliveryRoutes,
+]
+
+/**
+ * Registers, under the prefix it is given, `GET /openapi.json` (no credentials needed) and every
+ * management route, each behind the webhooks' authenticate hook and a Management API key check.
+ * The OpenAPI document sees only the routes of this plugin: the webhooks are documented in docs/.
+ *
+ * @example await app.register(managementApi(services, authenticate), { prefix: '/v5.0/mgmt/api/v1.0' })
+ */
+export function managementApi(services: Services, authenticate: (request: FastifyRequest) => Promise<void>) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    await app.register(swagger, { openapi: openapiBase(services) })
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+    await app.register(async function secured(api: FastifyInstance): Promise<void> {
+      // Schemas are checked only here: the webhooks validate their bodies by hand, with exact messages.
+      api.setValidatorCompiler(validatorCompiler)
+      api.setSchemaErrorFormatter(schemaErrorFormatter)
+      readEmptyBodyAsNone(api)
+      api.addHook('onRequest', authenticate)
+      api.addHook('onRequest', requireManagementKey(services))
+      for (const resource of RESOURCES) await api.register(resource(services))
+    })
+  }
+}
+
+/**
+ * Like the service's parser (everything is JSON), except that an empty body is no body: actions such
+ * as `POST …/revoke` take none, and clients often send `Content-Type: application/json` anyway.
+ * A route that needs a body then answers `Request body must be a JSON object`.
+ */
+function readEmptyBodyAsNone(api: FastifyInstance): void {
+  api.removeAllContentTypeParsers()
+  const parseJson = api.getDefaultJsonParser('error', 'error')
+  api.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text.trim() === '') return done(null, undefined)
+    parseJson(request, text, (error, value) =>
+      error ? done(new AppError('body_not_object'), undefined) : done(null, value),
+    )
+  })
+}
+
+function openapiBase(services: Services) {
+  const url = publicOrigin(services.config, '{tenant}')
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'OptimalCloud Management API',
+      version: '1.0',
+      description:
+        'Administer one tenant: API keys, users and service accounts, provisioning destinations, support ' +
+        'accounts and system, tickets, and the delivery log with replay. The tenant is the first label of ' +
+        'the host. Every call needs an API key of that tenant made with the Management API option.',
+    },
+    servers: [
+      {
+        url,
+        ...(url.includes('{tenant}')
+          ? { variables: { tenant: { default: 'acme', description: 'The tenant name' } } }
+          : {}),
+      },
+    ],
+    components: {
+      securitySchemes: {
+        managementKey: {
+          type: 'http' as const,
+          scheme: 'bearer',
+          description:
+            'An API key with the Management API option: `Authorization: Bearer <key>` (`ApiKey <key>` and the bare key work too)',
+        },
+      },
+    },
+    security: [{ managementKey: [] }],
+  }
+}

@@ -1,0 +1,62 @@
+/** Management API: support accounts (requesters), who may open tickets in the built-in support system. */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Services } from '../services.js'
+import { addRequester, listRequesters } from '../support/requesters.js'
+import { callerOf } from './guard.js'
+import { errors, Nullable } from './schemas.js'
+
+const tags = ['Requesters']
+
+export const RequesterSchema = Type.Object({
+  email: Type.String(),
+  name: Nullable(Type.String()),
+  created_at: Type.String({ format: 'date-time' }),
+})
+
+const NewRequesterBody = Type.Object(
+  {
+    email: Type.String({ description: 'Compared without case when a ticket arrives' }),
+    name: Type.Optional(Nullable(Type.String({ description: 'Full name' }))),
+  },
+  { additionalProperties: false },
+)
+
+export function requesterRoutes(services: Services) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const api = app.withTypeProvider<TypeBoxTypeProvider>()
+
+    api.get(
+      '/requesters',
+      {
+        schema: {
+          tags,
+          operationId: 'listRequesters',
+          summary: 'List support accounts',
+          response: { 200: Type.Array(RequesterSchema), ...errors() },
+        },
+      },
+      async (request) => listRequesters(services.database.db, callerOf(request).tenant.id),
+    )
+
+    api.post(
+      '/requesters',
+      {
+        schema: {
+          tags,
+          operationId: 'addRequester',
+          summary: 'Add a support account (adding an existing email again updates its name)',
+          body: NewRequesterBody,
+          response: { 201: RequesterSchema, ...errors(400) },
+        },
+      },
+      async (request, reply) => {
+        const { email, name } = request.body
+        const saved = await addRequester(services.database, callerOf(request).tenant.id, email, name ?? null)
+        return reply.code(201).send(saved)
+      },
+    )
+  }
+}

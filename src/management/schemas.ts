@@ -1,0 +1,40 @@
+/** TypeBox schemas the management routes share: error answers, nullable values, list limits. */
+import { type TSchema, Type } from '@sinclair/typebox'
+
+/** The contract's error body (SPEC §4). */
+export function errorBody(description: string) {
+  return Type.Object({ error: Type.String() }, { description })
+}
+
+const ERROR_DESCRIPTIONS = {
+  400: 'Bad input; `error` says what to fix. Nothing was changed.',
+  401: 'No, a wrong, revoked or expired key, a key without the Management API option, another tenant, or a service account: always `{"error":"ERROR"}`.',
+  404: "Not found in this tenant (another tenant's resources are never shown).",
+  409: 'Already exists.',
+  429: 'Too many failed authentications from this address within a minute: `{"error":"ERROR"}`.',
+} as const
+
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS
+
+/**
+ * The error answers of a route: 401 and 429 always, plus the ones named.
+ *
+ * @example response: { 200: User, ...errors(400, 404) }
+ */
+export function errors(...statuses: Array<Exclude<ErrorStatus, 401 | 429>>) {
+  const out: Partial<Record<ErrorStatus, ReturnType<typeof errorBody>>> = {}
+  for (const status of [...statuses, 401, 429] as ErrorStatus[]) {
+    out[status] = errorBody(ERROR_DESCRIPTIONS[status])
+  }
+  return out
+}
+
+/** A value or null (OpenAPI 3.0 shows it as `nullable`). */
+export function Nullable<T extends TSchema>(schema: T) {
+  return Type.Union([schema, Type.Null()])
+}
+
+/** `?limit=` of the lists: 1 to 1000, 100 when absent. */
+export const Limit = Type.Optional(
+  Type.Integer({ minimum: 1, maximum: 1000, description: 'How many, newest first (default 100)' }),
+)

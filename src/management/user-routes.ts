@@ -1,0 +1,221 @@
+/** Management API: the User Manager (users and service accounts). */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import {
+  createUser,
+  findUserByEmail,
+  findUserById,
+  findUsersByEmployeeId,
+  listUsers,
+  setPassword,
+  setUserStatus,
+  type UserDetails,
+} from '../directory/users.js'
+import { AppError } from '../errors.js'
+import type { Services } from '../services.js'
+import { callerOf } from './guard.js'
+import { errors, Nullable } from './schemas.js'
+
+const tags = ['Users']
+
+/** The user object of SPEC §6 with what administrators see beside it; never a password hash. */
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  login_id: Type.String(),
+  email: Type.String(),
+  first_name: Type.String(),
+  last_name: Type.String(),
+  display_name: Type.String(),
+  mobile: Nullable(Type.String()),
+  employee_id: Nullable(Type.String()),
+  status: Type.Union([Type.Literal('active'), Type.Literal('terminated'), Type.Literal('disabled')]),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+  service_account: Type.Boolean(),
+  admin: Type.Boolean(),
+  destination_id: Nullable(Type.String({ description: 'The provisioning destination that made the user' })),
+  company_id: Nullable(Type.String()),
+})
+
+const UserQuery = Type.Object(
+  {
+    email: Type.Optional(Type.String({ description: 'Only the user with this email (any case)' })),
+    employee_id: Type.Optional(Type.String({ description: 'Only the users with this employee id' })),
+    destination: Type.Optional(
+      Type.String({ description: 'With employee_id: only the user made by this destination (plugin_id)' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const NewUserBody = Type.Object(
+  {
+    email: Type.String({ description: 'Also the login ID' }),
+    first_name: Type.Optional(Type.String()),
+    last_name: Type.Optional(Type.String()),
+    display_name: Type.Optional(Type.String()),
+    service_account: Type.Optional(
+      Type.Boolean({ description: 'A service account signs webhooks in with its email and password' }),
+    ),
+    password: Type.Optional(
+      Type.String({ description: 'Required for a service account (8 characters or more); stored as scrypt' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false })
+const IdParams = Type.Object({ id: Type.String() })
+
+export function userRoutes(services: Services) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const api = app.withTypeProvider<TypeBoxTypeProvider>()
+    const { database } = services
+
+    /** The user, or 404 for an unknown id and for another tenant's user alike. */
+    async function requireUser(tenantId: string, id: string): Promise<UserDetails> {
+      const user = await findUserById(database.db, tenantId, id)
+      if (user === null) throw new AppError('not_found', { message: 'User not found' })
+      return user
+    }
+
+    api.get(
+      '/users',
+      {
+        schema: {
+          tags,
+          operationId: 'listUsers',
+          summary: 'List users, or find them by email or employee id',
+          querystring: UserQuery,
+          response: { 200: Type.Array(UserSchema), ...errors(400) },
+        },
+      },
+      async (request) => {
+        const tenantId = callerOf(request).tenant.id
+        const { email, employee_id, destination } = request.query
+        if (email !== undefined && employee_id !== undefined)
+          throw new AppError('bad_request', { message: 'Give email or employee_id, not both' })
+        if (destination !== undefined && employee_id === undefined)
+          throw new AppError('bad_request', { message: 'destination goes with employee_id' })
+        if (email !== undefined) {
+          const found = await findUserByEmail(database.db, tenantId, email)
+          return found === null ? [] : [found]
+        }
+        if (employee_id !== undefined)
+          return findUsersByEmployeeId(database.db, tenantId, employee_id, destination)
+        return listUsers(database.db, tenantId)
+      },
+    )
+
+    api.get(
+      '/users/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'getUser',
+          summary: 'One user',
+          params: IdParams,
+          response: { 200: UserSchema, ...errors(404) },
+        },
+      },
+      async (request) => requireUser(callerOf(request).tenant.id, request.params.id),
+    )
+
+    api.post(
+      '/users',
+      {
+        schema: {
+          tags,
+          operationId: 'createUser',
+          summary: 'Create a user or a service account',
+          body: NewUserBody,
+          response: { 201: UserSchema, ...errors(400, 409) },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body
+        const serviceAccount = body.service_account === true
+        if (!serviceAccount && body.password !== undefined) {
+          // Only service accounts sign in with a password here; keeping one nothing uses would mislead.
+          throw new AppError('bad_request', { message: 'password is only for service accounts' })
+        }
+        if (serviceAccount && body.password === undefined) {
+          throw new AppError('bad_request', { message: 'password is a required field for a service account' })
+        }
+        const user = await createUser(database, callerOf(request).tenant.id, {
+          email: body.email,
+          serviceAccount,
+          ...(body.first_name === undefined ? {} : { firstName: body.first_name }),
+          ...(body.last_name === undefined ? {} : { lastName: body.last_name }),
+          ...(body.display_name === undefined ? {} : { displayName: body.display_name }),
+          ...(body.password === undefined ? {} : { password: body.password }),
+        })
+        return reply.code(201).send(user)
+      },
+    )
+
+    api.put(
+      '/users/:id/password',
+      {
+        schema: {
+          tags,
+          operationId: 'setUserPassword',
+          summary: "Set a service account's password (the old one stops working at once here)",
+          params: IdParams,
+          body: PasswordBody,
+          response: { 200: UserSchema, ...errors(400, 404) },
+        },
+      },
+      async (request) => {
+        const tenantId = callerOf(request).tenant.id
+        const user = await requireUser(tenantId, request.params.id)
+        if (!user.service_account && !user.admin) {
+          throw new AppError('bad_request', {
+            message: 'Only service accounts and administrators have a password',
+          })
+        }
+        await setPassword(database, tenantId, user.id, request.body.password)
+        services.authenticator.forget()
+        return requireUser(tenantId, user.id)
+      },
+    )
+
+    for (const action of ['disable', 'enable'] as const) {
+      api.post(
+        `/users/:id/${action}`,
+        {
+          schema: {
+            tags,
+            operationId: `${action}User`,
+            summary:
+              action === 'disable'
+                ? 'Disable a user: it can no longer sign in (at once here, within seconds everywhere)'
+                : 'Enable a disabled user again',
+            params: IdParams,
+            response: { 200: UserSchema, ...errors(400, 404) },
+          },
+        },
+        async (request) => {
+          const tenantId = callerOf(request).tenant.id
+          const user = await requireUser(tenantId, request.params.id)
+          // Termination is the HR system's word (deleteuser); its adduser reactivates. Disabling is ours.
+          if (user.status === 'terminated') {
+            throw new AppError('bad_request', {
+              message: 'The user is terminated by its HR system; an adduser from it reactivates the user',
+            })
+          }
+          const updated = await setUserStatus(
+            database,
+            tenantId,
+            user.id,
+            action === 'disable' ? 'disabled' : 'active',
+          )
+          services.authenticator.forget()
+          return updated
+        },
+      )
+    }
+  }
+}
