@@ -29,10 +29,25 @@ export async function migrateToLatest(database: Database): Promise<void> {
     provider,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   })
-  const { error, results } = await migrator.migrateToLatest()
-  const failed = results?.find((r) => r.status === 'Error')
-  if (error !== undefined || failed !== undefined) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest()
+    const failed = results?.find((r) => r.status === 'Error')
+    if (error === undefined && failed === undefined) return
+    // Kysely reads the tables of every schema of the database before migrating; a schema that another
+    // process drops during that read makes PostgreSQL answer "schema … does not exist" (code 3F000)
+    // for the schema being dropped. Nothing of ours failed: read again.
+    if (isOtherSchemaDropped(error, schema) && attempt < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+      continue
+    }
     const reason = error instanceof Error ? error.message : String(error ?? 'unknown error')
     throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${reason}`)
   }
+}
+
+function isOtherSchemaDropped(error: unknown, ownSchema: string | undefined): boolean {
+  if (typeof error !== 'object' || error === null || (error as { code?: unknown }).code !== '3F000')
+    return false
+  const message = String((error as { message?: unknown }).message ?? '')
+  return ownSchema === undefined || !message.includes(`"${ownSchema}"`)
 }
