@@ -1,4 +1,5 @@
 /** A whole service over a fresh database, driven with app.inject, plus quick ways to set up a tenant. */
+import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { createApiKey } from '../../src/auth/api-keys.js'
@@ -104,4 +105,23 @@ export function post(
     ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
   }
   return app.inject(request)
+}
+
+/**
+ * The same service with its real logger configuration at its most talkative (trace), written to
+ * memory: what a test needs to prove that no secret is ever logged.
+ *
+ * @example const { app, lines } = await buildLoggedApp(t.services)
+ */
+export async function buildLoggedApp(services: Services): Promise<{ app: FastifyInstance; lines: string[] }> {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'))
+      done()
+    },
+  })
+  const app = await buildApp(services, { logger: { level: 'trace', stream } })
+  await app.ready()
+  return { app, lines }
 }

@@ -6,6 +6,7 @@ import { newId } from '../../src/ids.js'
 import type { Database } from '../../src/storage/database.js'
 import type { UserTable } from '../../src/storage/schema.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
+import { insertTenantRow } from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
 
@@ -22,21 +23,7 @@ for (const dialect of DIALECTS) {
     after(() => testDb.dispose())
 
     async function tenant(): Promise<string> {
-      const id = newId('ten')
-      await database.transaction((trx) =>
-        trx
-          .insertInto('tenants')
-          .values({
-            id,
-            name: id.replace('_', '-').toLowerCase(),
-            support_backend: 'builtin',
-            support_settings: '{}',
-            next_ticket_number: 1,
-            created_at: new Date().toISOString(),
-          })
-          .execute(),
-      )
-      return id
+      return insertTenantRow(database)
     }
 
     function user(

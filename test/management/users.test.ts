@@ -1,15 +1,14 @@
 /** Management API, users: list and find, create (service accounts with a password), set password, disable and enable. */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
 import { createDestination } from '../../src/directory/destinations.js'
 import { createUser, setUserStatus } from '../../src/directory/users.js'
 import { uniqueAddress } from '../helpers/client-address.js'
 import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
 import { as, mgmt, tenantSnapshot } from '../helpers/management-routes.js'
 import {
+  buildLoggedApp,
   post,
   SERVICE_PASSWORD,
   type SeededTenant,
@@ -46,19 +45,12 @@ for (const dialect of DIALECTS) {
     let other: SeededTenant
     /** The same service with its real logger at its most talkative, written to memory. */
     let logged: FastifyInstance
-    const logLines: string[] = []
+    let logLines: string[] = []
     before(async () => {
       t = await startTestApp(dialect)
       acme = await seedTenant(t.services, 'acme')
       other = await seedTenant(t.services, 'other')
-      const stream = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          logLines.push(chunk.toString('utf8'))
-          done()
-        },
-      })
-      logged = await buildApp(t.services, { logger: { level: 'trace', stream } })
-      await logged.ready()
+      ;({ app: logged, lines: logLines } = await buildLoggedApp(t.services))
     })
     after(async () => {
       await logged.close()

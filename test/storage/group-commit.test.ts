@@ -1,10 +1,9 @@
 /** database.transaction under concurrency, on both dialects: every unit commits or fails alone (group commit on SQLite). */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { newId } from '../../src/ids.js'
 import { type Database, isUniqueViolation, type Tx } from '../../src/storage/database.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
-import { countRows } from '../helpers/rows.js'
+import { countRows, insertTenantRow } from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
 
@@ -22,21 +21,7 @@ for (const dialect of DIALECTS) {
 
     /** A tenant of its own per test, so counts start at 0. */
     async function tenant(): Promise<string> {
-      const id = newId('ten')
-      await database.transaction((trx) =>
-        trx
-          .insertInto('tenants')
-          .values({
-            id,
-            name: id.replace('_', '-').toLowerCase(),
-            support_backend: 'builtin',
-            support_settings: '{}',
-            next_ticket_number: 1,
-            created_at: new Date().toISOString(),
-          })
-          .execute(),
-      )
-      return id
+      return insertTenantRow(database)
     }
 
     function addRequester(trx: Tx, tenantId: string, email: string) {

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { type KyselyPlugin, sql } from 'kysely'
-import { newId } from '../../src/ids.js'
 import type { Database } from '../../src/storage/database.js'
 import { preparedQuery } from '../../src/storage/prepared-query.js'
 import type { RequesterTable } from '../../src/storage/schema.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
+import { insertTenantRow } from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
 
@@ -21,21 +21,7 @@ for (const dialect of DIALECTS) {
     after(() => testDb.dispose())
 
     async function tenant(): Promise<string> {
-      const id = newId('ten')
-      await database.transaction((trx) =>
-        trx
-          .insertInto('tenants')
-          .values({
-            id,
-            name: id.replace('_', '-').toLowerCase(),
-            support_backend: 'builtin',
-            support_settings: '{}',
-            next_ticket_number: 7,
-            created_at: new Date().toISOString(),
-          })
-          .execute(),
-      )
-      return id
+      return insertTenantRow(database, 7)
     }
 
     function requester(tenantId: string, email: string, name: string | null): RequesterTable {

@@ -1,10 +1,8 @@
 // The Zendesk support backend end to end: TICKETS webhooks over HTTP against the fake Zendesk, on both databases.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { Writable } from 'node:stream'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { listDeliveries } from '../../src/deliveries/deliveries.js'
 import { AppError } from '../../src/errors.js'
@@ -19,7 +17,14 @@ import { getTicket } from '../../src/support/tickets.js'
 import { requireTenant, type Tenant } from '../../src/tenancy/tenants.js'
 import { type FakeZendesk, type RecordedRequest, startFakeZendesk } from '../fakes/fake-zendesk.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
-import { post, type SeededTenant, seedTenant, TEST_SECRET_KEY, TICKETS } from '../helpers/test-app.js'
+import {
+  buildLoggedApp,
+  post,
+  type SeededTenant,
+  seedTenant,
+  TEST_SECRET_KEY,
+  TICKETS,
+} from '../helpers/test-app.js'
 
 const TOKEN = 'zd-T0ken-s3cret-0123456789abcdef'
 const WRONG_TOKEN = 'zd-Wr0ng-s3cret-0123456789abcdef'
@@ -62,7 +67,7 @@ for (const dialect of DIALECTS) {
     let acme: SeededTenant
     let tenant: Tenant
     let waits: number[] = []
-    const logs: string[] = []
+    let logs: string[] = []
 
     /** Instant retries that remember how long they were asked to wait. */
     const tuning = () => ({ sleep: async (ms: number) => void waits.push(ms) })
@@ -102,15 +107,8 @@ for (const dialect of DIALECTS) {
       testDb = await freshDatabase(dialect)
       const config = loadConfig({}, { databaseUrl: testDb.url, secretKey: () => TEST_SECRET_KEY })
       services = createServices(config, testDb.database)
-      const stream = new Writable({
-        write(chunk, _encoding, done) {
-          logs.push(String(chunk))
-          done()
-        },
-      })
       // The most talkative level, so anything that ever logs a token is caught.
-      app = await buildApp(services, { logger: { level: 'trace', stream } })
-      await app.ready()
+      ;({ app, lines: logs } = await buildLoggedApp(services))
       acme = await seedTenant(services, 'acme')
       tenant = acme.tenant
       await configureSupport(services, tenant, 'zendesk', { url: zd.url, email: EMAIL, api_token: TOKEN })

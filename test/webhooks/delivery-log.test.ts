@@ -1,13 +1,13 @@
 /** The delivery log of the TICKETS webhooks: an entry per call with who and what, and never a secret there or in the logs. */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { BODY_LIMIT, buildApp } from '../../src/app.js'
+import { BODY_LIMIT } from '../../src/app.js'
 import { listDeliveries } from '../../src/deliveries/deliveries.js'
 import { uniqueAddress } from '../helpers/client-address.js'
 import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
 import {
+  buildLoggedApp,
   post,
   SERVICE_PASSWORD,
   type SeededTenant,
@@ -24,19 +24,11 @@ for (const dialect of DIALECTS) {
     let t: TestApp
     let acme: SeededTenant
     let app: FastifyInstance
-    const logLines: string[] = []
+    let logLines: string[] = []
     before(async () => {
       t = await startTestApp(dialect)
       acme = await seedTenant(t.services, 'acme')
-      // The same service with its real logger configuration at its most talkative, written to memory.
-      const stream = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          logLines.push(chunk.toString('utf8'))
-          done()
-        },
-      })
-      app = await buildApp(t.services, { logger: { level: 'trace', stream } })
-      await app.ready()
+      ;({ app, lines: logLines } = await buildLoggedApp(t.services))
     })
     after(async () => {
       await app.close()
