@@ -25,12 +25,15 @@ function loginPage(reply: FastifyReply, status: number, email: string, error?: s
   })
 }
 
-/** Cookie options: HttpOnly, SameSite=Strict, only for the console's paths, Secure over https. */
+/**
+ * Cookie options: HttpOnly, SameSite=Strict, Secure over https. The path is the whole site: the
+ * Management API accepts the session too (with its CSRF token), see management/guard.ts.
+ */
 export function cookieOptions(request: FastifyRequest) {
   return {
     httpOnly: true,
     sameSite: 'strict' as const,
-    path: '/console',
+    path: '/',
     secure: request.protocol === 'https',
   }
 }

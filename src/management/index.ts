@@ -8,7 +8,7 @@ import type { Services } from '../services.js'
 import { apiKeyRoutes } from './api-key-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
 import { destinationRoutes } from './destination-routes.js'
-import { requireManagementKey } from './guard.js'
+import { authenticateAdministrator } from './guard.js'
 import { requesterRoutes } from './requester-routes.js'
 import { supportRoutes } from './support-routes.js'
 import { ticketRoutes } from './ticket-routes.js'
@@ -43,8 +43,7 @@ export function managementApi(services: Services, authenticate: (request: Fastif
       api.setValidatorCompiler(validatorCompiler)
       api.setSchemaErrorFormatter(schemaErrorFormatter)
       readEmptyBodyAsNone(api)
-      api.addHook('onRequest', authenticate)
-      api.addHook('onRequest', requireManagementKey(services))
+      api.addHook('onRequest', authenticateAdministrator(services, authenticate))
       for (const resource of RESOURCES) await api.register(resource(services))
     })
   }
@@ -95,8 +94,15 @@ function openapiBase(services: Services) {
           description:
             'An API key with the Management API option: `Authorization: Bearer <key>` (`ApiKey <key>` and the bare key work too)',
         },
+        consoleSession: {
+          type: 'apiKey' as const,
+          in: 'cookie' as const,
+          name: 'oc_session',
+          description:
+            "A signed-in administrator's console session; any call but a read also needs the session's CSRF token in `X-CSRF-Token`",
+        },
       },
     },
-    security: [{ managementKey: [] }],
+    security: [{ managementKey: [] }, { consoleSession: [] }] as Array<Record<string, string[]>>,
   }
 }

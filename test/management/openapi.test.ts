@@ -38,16 +38,19 @@ for (const dialect of DIALECTS) {
     })
     after(() => t.close())
 
-    it('is OpenAPI 3.x, titled, with a Bearer security scheme required by every operation', () => {
+    it('is OpenAPI 3.x, titled, with a Bearer key or a console session required by every operation', () => {
       assert.match(doc.openapi, /^3\.\d+\.\d+$/)
       assert.equal(doc.info.title, 'OptimalCloud Management API')
       assert.equal(doc.servers[0]?.url, 'http://{tenant}.localhost:8080')
       const schemes = Object.values(doc.components.securitySchemes)
       assert.deepEqual(
-        schemes.map((s) => [s.type, s.scheme]),
-        [['http', 'bearer']],
+        schemes.map((s) => [s.type, s.scheme ?? (s as { in?: string }).in]),
+        [
+          ['http', 'bearer'],
+          ['apiKey', 'cookie'],
+        ],
       )
-      assert.equal(doc.security.length, 1)
+      assert.deepEqual(doc.security, [{ managementKey: [] }, { consoleSession: [] }])
     })
 
     it('has exactly one operation per management route, each with an id, its answers and 401', () => {
