@@ -1,10 +1,12 @@
 /** The web console for tenant administrators: one encapsulated Fastify plugin mounted at /console. */
+
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { toAppError } from '../http/error-handler.js'
+import { isSameOrigin } from '../http/same-origin.js'
 import type { Services } from '../services.js'
-import { tenantNameFromHost } from '../tenancy/host.js'
+import { tenantOfHost } from '../tenancy/host.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
@@ -38,12 +40,6 @@ const SECURITY_HEADERS = {
 }
 
 /** A POST from a page of another origin (when the browser says so) is refused. */
-function sameOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin
-  if (origin === undefined) return true
-  return origin === `${request.protocol}://${request.host}`
-}
-
 function forbidden(reply: FastifyReply, message: string): FastifyReply {
   return sendPage(reply, 403, {
     title: 'Forbidden',
@@ -72,12 +68,7 @@ export function consolePlugin(services: Services) {
     })
 
     app.addHook('onRequest', async (request) => {
-      const name = tenantNameFromHost(
-        request.headers.host,
-        services.config.baseDomain,
-        services.config.defaultTenant,
-      )
-      const tenant = name === null ? null : await services.tenants.findByName(name)
+      const tenant = await tenantOfHost(services, request.headers.host)
       request.consoleTenant = tenant
       if (tenant !== null) {
         request.consoleSession = await findSession(services.database, tenant, request.cookies[SESSION_COOKIE])
@@ -87,13 +78,13 @@ export function consolePlugin(services: Services) {
     app.addHook('preHandler', async (request, reply) => {
       const path = request.routeOptions.url ?? ''
       if (path === '/console/login') {
-        if (request.method === 'POST' && !sameOrigin(request))
+        if (request.method === 'POST' && !isSameOrigin(request))
           return forbidden(reply, 'This form was sent from another site.')
         return
       }
       if (request.consoleSession === null) return reply.redirect('/console/login', 303)
       if (request.method !== 'POST') return
-      if (!sameOrigin(request)) return forbidden(reply, 'This form was sent from another site.')
+      if (!isSameOrigin(request)) return forbidden(reply, 'This form was sent from another site.')
       if (!csrfMatches(request.consoleSession, field(request.body, '_csrf')))
         return forbidden(reply, 'This form has expired. Reload the page and try again.')
     })

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
-import { tenantNameFromHost } from '../tenancy/host.js'
+import { tenantOfHost } from '../tenancy/host.js'
 
 /**
  * Runs before the body is read, so bad credentials are answered 401 whatever the body.
@@ -13,12 +13,7 @@ export function authenticateHook(services: Services) {
   return async function authenticate(request: FastifyRequest): Promise<void> {
     const address = request.ip
     if (services.failures.isBlocked(address)) throw new AppError('rate_limited')
-    const name = tenantNameFromHost(
-      request.headers.host,
-      services.config.baseDomain,
-      services.config.defaultTenant,
-    )
-    const tenant = name === null ? null : await services.tenants.findByName(name)
+    const tenant = await tenantOfHost(services, request.headers.host)
     if (tenant !== null) request.tenant = tenant
     // '' is no tenant's id: an unknown tenant's credentials are checked (and fail) at the same cost.
     const principal = await services.authenticator.authenticate(

@@ -1,10 +1,12 @@
 /** Who may use the Management API: a Management API key, or a console session, of the tenant named by the Host (SPEC §9). */
+
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from '../auth/authenticator.js'
 import { csrfMatches, findSession, SESSION_COOKIE } from '../console/session.js'
 import { AppError } from '../errors.js'
+import { isSameOrigin } from '../http/same-origin.js'
 import type { Services } from '../services.js'
-import { tenantNameFromHost } from '../tenancy/host.js'
+import { tenantOfHost } from '../tenancy/host.js'
 import type { Tenant } from '../tenancy/tenants.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -28,22 +30,15 @@ export function authenticateAdministrator(
       return requireKey(request)
     }
     if (services.failures.isBlocked(request.ip)) throw new AppError('rate_limited')
-    const name = tenantNameFromHost(
-      request.headers.host,
-      services.config.baseDomain,
-      services.config.defaultTenant,
-    )
-    const tenant = name === null ? null : await services.tenants.findByName(name)
+    const tenant = await tenantOfHost(services, request.headers.host)
     const session = tenant === null ? null : await findSession(services.database, tenant, sessionToken)
     if (tenant === null || session === null) {
       services.failures.recordFailure(request.ip)
       throw new AppError('unauthorized', { reason: 'no valid console session' })
     }
     if (!SAFE_METHODS.has(request.method)) {
-      const origin = request.headers.origin
       const csrf = request.headers['x-csrf-token']
-      const sameOrigin = origin === undefined || origin === `${request.protocol}://${request.host}`
-      if (!sameOrigin || typeof csrf !== 'string' || !csrfMatches(session, csrf)) {
+      if (!isSameOrigin(request) || typeof csrf !== 'string' || !csrfMatches(session, csrf)) {
         throw new AppError('forbidden', {
           message: 'A console session must send its X-CSRF-Token from the console',
         })

@@ -1,5 +1,6 @@
 /** Which tenant a request is for, read from its Host header. */
-import { TENANT_NAME_PATTERN } from './tenants.js'
+import type { Config } from '../config.js'
+import { TENANT_NAME_PATTERN, type Tenant, type TenantDirectory } from './tenants.js'
 
 /**
  * `acme.localhost:8080` → `acme` when the base domain is `localhost`; otherwise the default tenant.
@@ -21,6 +22,20 @@ export function tenantNameFromHost(
     }
   }
   return defaultTenant
+}
+
+/**
+ * The tenant a request's Host names (or the default tenant), or null when it names none that exists.
+ * Webhooks, the Management API and the console all find their tenant here.
+ *
+ * @example const tenant = await tenantOfHost(services, request.headers.host)
+ */
+export async function tenantOfHost(
+  services: { config: Pick<Config, 'baseDomain' | 'defaultTenant'>; tenants: TenantDirectory },
+  host: string | undefined,
+): Promise<Tenant | null> {
+  const name = tenantNameFromHost(host, services.config.baseDomain, services.config.defaultTenant)
+  return name === null ? null : services.tenants.findByName(name)
 }
 
 function stripPort(host: string): string {
