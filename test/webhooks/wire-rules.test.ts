@@ -156,6 +156,17 @@ for (const dialect of DIALECTS) {
           404: await post(t.app, `${TICKETS}/nosuchwebhook`, { ...common, auth: acme.key, body: {} }),
           413: await post(t.app, path, { ...common, auth: acme.key, raw: 'x'.repeat(BODY_LIMIT + 10) }),
           healthz: await t.app.inject({ method: 'GET', url: '/healthz', headers }),
+          // The same rule off the webhooks: the Management API and the console answer with it too.
+          '200 management API': await t.app.inject({
+            method: 'GET',
+            url: '/v5.0/mgmt/api/v1.0/apikeys',
+            headers: { ...headers, host: acme.host, authorization: `Bearer ${acme.key}` },
+          }),
+          '200 console': await t.app.inject({
+            method: 'GET',
+            url: '/console/login',
+            headers: { ...headers, host: acme.host },
+          }),
           429: await blocked(headers),
         }
       }
