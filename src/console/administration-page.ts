@@ -11,7 +11,7 @@ import {
 } from '../directory/destinations.js'
 import type { Services } from '../services.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
-import { badge, html, postButton, type SafeHtml, when } from './layout.js'
+import { badge, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
 const PAYLOCITY_FIELDS = ['client_id', 'client_secret', 'token_url', 'api_base_url'] as const
@@ -61,7 +61,7 @@ ${
 <section class="card"><h2>Create an API key</h2>
 <p class="muted">Webhooks accept keys made with the Management API option. The key is shown once.</p>
 <form class="stack" method="post" action="/console/administration/api-keys">
-<input type="hidden" name="_csrf" value="${session.csrf}">
+${csrfField(session.csrf)}
 <label for="key-name">Name</label><input id="key-name" type="text" name="name" value="${form.name}" placeholder="servicenow" required>
 <label for="key-management">Management API</label><span><input id="key-management" type="checkbox" name="management" value="1" ${form.management ? 'checked' : ''}></span>
 <label for="key-expires">Expires in</label><input id="key-expires" type="text" name="expires_in" value="${form.expiresIn}" placeholder="90d (empty: never)">
@@ -119,7 +119,7 @@ ${
 <section class="card"><h2>Create a destination</h2>
 <p class="muted">An HR system sends users to the three URLs shown on the destination's User Provisioning tab.</p>
 <form class="stack" method="post" action="/console/administration/provisioning">
-<input type="hidden" name="_csrf" value="${session.csrf}">
+${csrfField(session.csrf)}
 <label for="dest-type">Type</label><select id="dest-type" name="type">${DESTINATION_TYPES.map(
       (t) =>
         html`<option value="${t}" ${form.type === t ? 'selected' : ''}>${t === 'generic-hr' ? 'Generic HR' : 'Paylocity'}</option>`,

@@ -110,7 +110,7 @@ pre{background:#f8fafc;border:1px solid #e4e7eb;padding:.75rem;overflow:auto;fon
 
 /** A POSTing button with the CSRF field: every state change in the console is a form like this. */
 export function postButton(action: string, label: string, csrf: string, kind = 'secondary'): SafeHtml {
-  return html`<form class="inline" method="post" action="${action}"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="${kind}">${label}</button></form>`
+  return html`<form class="inline" method="post" action="${action}">${csrfField(csrf)}<button type="submit" class="${kind}">${label}</button></form>`
 }
 
 /** The hidden CSRF field for a hand-written form. */

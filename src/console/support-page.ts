@@ -4,7 +4,7 @@ import type { Services } from '../services.js'
 import { addRequester, listRequesters } from '../support/requesters.js'
 import { getTicket, listTickets } from '../support/tickets.js'
 import { contextOf, field, sendPage, sessionOf, userError } from './forms.js'
-import { html, when } from './layout.js'
+import { csrfField, html, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
 async function supportPage(
@@ -52,7 +52,7 @@ ${
 }
 <h2>Add a support account</h2>
 <form class="stack" method="post" action="/console/support/requesters">
-<input type="hidden" name="_csrf" value="${session.csrf}">
+${csrfField(session.csrf)}
 <label for="req-email">Email</label><input id="req-email" type="email" name="email" value="${form.email}" required>
 <label for="req-name">Name</label><input id="req-name" type="text" name="name" value="${form.name}">
 <div class="actions"><button type="submit">Add support account</button></div>

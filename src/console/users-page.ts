@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { createUser, listUsers, setUserStatus } from '../directory/users.js'
 import type { Services } from '../services.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
-import { badge, html, postButton, when } from './layout.js'
+import { badge, csrfField, html, postButton, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
 interface UserForm {
@@ -55,7 +55,7 @@ ${
 <section class="card"><h2>Create a new user</h2>
 <p class="muted">A Service Account signs in to the webhooks with its email and password (HTTP Basic).</p>
 <form class="stack" method="post" action="/console/users">
-<input type="hidden" name="_csrf" value="${session.csrf}">
+${csrfField(session.csrf)}
 <label for="user-email">Email (login ID)</label><input id="user-email" type="email" name="email" value="${form.email}" required>
 <label for="user-first">First name</label><input id="user-first" type="text" name="first_name" value="${form.firstName}">
 <label for="user-last">Last name</label><input id="user-last" type="text" name="last_name" value="${form.lastName}">
