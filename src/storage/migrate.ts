@@ -34,9 +34,9 @@ export async function migrateToLatest(database: Database): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error')
     if (error === undefined && failed === undefined) return
     // Kysely reads the tables of every schema of the database before migrating; a schema that another
-    // process drops during that read makes PostgreSQL answer "schema … does not exist" (code 3F000)
-    // for the schema being dropped. Nothing of ours failed: read again.
-    if (isOtherSchemaDropped(error, schema) && attempt < 5) {
+    // process drops during that read makes PostgreSQL answer that it (or one of its tables or columns)
+    // does not exist. Migrations run in a transaction, so trying again is safe: read again.
+    if (isCatalogRace(error) && attempt < 10) {
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
       continue
     }
@@ -45,9 +45,15 @@ export async function migrateToLatest(database: Database): Promise<void> {
   }
 }
 
-function isOtherSchemaDropped(error: unknown, ownSchema: string | undefined): boolean {
-  if (typeof error !== 'object' || error === null || (error as { code?: unknown }).code !== '3F000')
-    return false
-  const message = String((error as { message?: unknown }).message ?? '')
-  return ownSchema === undefined || !message.includes(`"${ownSchema}"`)
+/**
+ * What PostgreSQL answers when a catalog object vanishes under a read: a schema (3F000), a table
+ * (42P01) or a column (42703) that existed when the read began. The message does not always say
+ * whose object it was; a real fault of our own migration answers the same after the last try.
+ */
+const VANISHED = new Set(['3F000', '42P01', '42703'])
+
+function isCatalogRace(error: unknown): boolean {
+  return (
+    typeof error === 'object' && error !== null && VANISHED.has(String((error as { code?: unknown }).code))
+  )
 }
