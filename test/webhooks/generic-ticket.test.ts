@@ -1,44 +1,29 @@
 /** SPEC §5, Generic createticket: required fields in order, the requester, the ticket and its first comment. */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { after, before, describe, it } from 'node:test'
+import { it } from 'node:test'
 import { addRequester } from '../../src/support/requesters.js'
 import { getTicket } from '../../src/support/tickets.js'
-import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
 import { countRows } from '../helpers/rows.js'
-import {
-  post,
-  type SeededTenant,
-  seedTenant,
-  startTestApp,
-  type TestApp,
-  TICKETS,
-} from '../helpers/test-app.js'
+import { onEachDatabase } from '../helpers/suite.js'
+import { post, TICKETS } from '../helpers/test-app.js'
 
 const PATH = `${TICKETS}/createticket`
 const FIXTURE = JSON.parse(
   readFileSync(new URL('../fixtures/generic-ticket.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>
 
-const pgUp = await postgresAvailable()
-
-for (const dialect of DIALECTS) {
-  describe(`Generic createticket webhook (${dialect})`, {
-    skip: dialect === 'postgres' && !pgUp && 'no PostgreSQL',
-  }, () => {
-    let t: TestApp
-    let acme: SeededTenant
-    before(async () => {
-      t = await startTestApp(dialect)
-      acme = await seedTenant(t.services, 'acme')
-      await addRequester(t.services.database, acme.tenant.id, 'john.doe@optimalidm.com', 'John Doe')
-    })
-    after(() => t.close())
-
-    const send = (body: unknown, auth = acme.key) => post(t.app, PATH, { host: acme.host, auth, body })
+onEachDatabase(
+  'Generic createticket webhook',
+  {
+    tenants: ['acme'],
+    setup: (s) => addRequester(s.services.database, s.acme.tenant.id, 'john.doe@optimalidm.com', 'John Doe'),
+  },
+  (s) => {
+    const send = (body: unknown, auth = s.acme.key) => post(s.app, PATH, { host: s.acme.host, auth, body })
 
     it('checks title, description, requester_email in that order, with the exact messages, and creates nothing', async () => {
-      const r = acme.requester
+      const r = s.acme.requester
       const cases: Array<[Record<string, unknown>, string]> = [
         [{}, 'title is a required field'],
         [{ description: 'D', requester_email: r }, 'title is a required field'],
@@ -58,32 +43,32 @@ for (const dialect of DIALECTS) {
         [{ title: 'T', description: 'D', requester_email: 42 }, 'requester_email must be a string'],
         [{ title: 'T', description: 'D', requester_email: [r] }, 'requester_email must be a string'],
       ]
-      const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
+      const before = await countRows(s.db, 'tickets', s.acme.tenant.id)
       for (const [body, message] of cases) {
         const res = await send(body)
         assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`)
         assert.equal(res.body, JSON.stringify({ error: message }), JSON.stringify(body))
       }
-      assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+      assert.equal(await countRows(s.db, 'tickets', s.acme.tenant.id), before)
     })
 
     it('refuses a requester who is not a support account, and compares emails without case', async () => {
-      const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
+      const before = await countRows(s.db, 'tickets', s.acme.tenant.id)
       const res = await send({ ...FIXTURE, requester_email: 'stranger@optimalidm.com' })
       assert.equal(res.statusCode, 400)
       assert.equal(res.body, '{"error":"Requestor email was not found in Zendesk"}')
-      assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+      assert.equal(await countRows(s.db, 'tickets', s.acme.tenant.id), before)
       const upper = await send({ ...FIXTURE, requester_email: 'John.Doe@OptimalIDM.com' })
       assert.equal(upper.statusCode, 201, upper.body)
     })
 
     it('creates the fixture ticket: 201 {"ticket":N}, readable by number', async () => {
-      const res = await send(FIXTURE, acme.basic)
+      const res = await send(FIXTURE, s.acme.basic)
       assert.equal(res.statusCode, 201, res.body)
       const number = res.json().ticket
       assert.ok(Number.isInteger(number) && number > 0)
       assert.equal(res.body, JSON.stringify({ ticket: number }))
-      const ticket = await getTicket(t.services.database.db, acme.tenant.id, number)
+      const ticket = await getTicket(s.db, s.acme.tenant.id, number)
       assert.equal(ticket.subject, 'Test Ticket')
       assert.equal(ticket.priority, 'normal')
       assert.equal(ticket.requester_email, 'john.doe@optimalidm.com')
@@ -100,14 +85,14 @@ for (const dialect of DIALECTS) {
         title: '  Printer on fire  ',
         zeta: 1,
         description: '  It is burning.  ',
-        requester_email: acme.requester,
+        requester_email: s.acme.requester,
         alpha: 'a',
         list: [1, 'two'],
         nothing: null,
         category: 'hardware',
       })
       assert.equal(res.statusCode, 201, res.body)
-      const ticket = await getTicket(t.services.database.db, acme.tenant.id, res.json().ticket)
+      const ticket = await getTicket(s.db, s.acme.tenant.id, res.json().ticket)
       assert.equal(ticket.subject, 'Printer on fire')
       assert.equal(ticket.priority, 'low')
       assert.deepEqual(
@@ -150,9 +135,9 @@ for (const dialect of DIALECTS) {
       ] as const) {
         const res = await send({ ...FIXTURE, priority })
         assert.equal(res.statusCode, 201)
-        const ticket = await getTicket(t.services.database.db, acme.tenant.id, res.json().ticket)
+        const ticket = await getTicket(s.db, s.acme.tenant.id, res.json().ticket)
         assert.equal(ticket.priority, expected)
       }
     })
-  })
-}
+  },
+)
