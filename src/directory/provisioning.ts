@@ -1,10 +1,10 @@
 /** HR provisioning: AddUser, ModifyUser and TerminateUser applied to the user directory, whatever the HR system. */
 import { AppError } from '../errors.js'
+import type { LoginIdSource } from '../hr-vendors/index.js'
 import { newId } from '../ids.js'
 import type { Database, Db, Tx } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { UserTable } from '../storage/schema.js'
-import type { LoginIdSource } from './destinations.js'
 import { isEmail, toUser, type User } from './users.js'
 
 /** An employee as the HR system names it: `employeeId` is unique only within a company ('' when there are none). */

@@ -1,59 +1,23 @@
-/** The HR webhooks (SPEC §6): adduser, modifyuser and deleteuser of a provisioning destination. */
+/** The HR webhooks: adduser, modifyuser and deleteuser (and events) of a provisioning destination, for every HR vendor. */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { PaylocityClient } from '../connectors/paylocity-client.js'
+import type { Config } from '../config.js'
+import { type ResolvedDestination, unsealSetting } from '../directory/destinations.js'
 import {
-  type DestinationType,
-  paylocityApiSettings,
-  type ResolvedDestination,
-} from '../directory/destinations.js'
-import {
-  type AddUser,
   addUser,
-  type ModifyUser,
   modifyUser,
   type ProvisioningOptions,
   type ProvisioningOutcome,
   type ProvisioningTarget,
   requireLinkedUser,
-  type TerminateUser,
   terminateUser,
 } from '../directory/provisioning.js'
 import { AppError } from '../errors.js'
+import { HR_ENDPOINTS, type HrEndpoint } from '../hr-vendors/hr-vendor.js'
+import type { AdapterContext } from '../hr-vendors/index.js'
 import type { Services } from '../services.js'
 import type { JsonObject } from './fields.js'
-import { genericAddUser, genericModifyUser, genericTerminateUser } from './generic-hr-adapter.js'
-import {
-  type EmployeeChangeContext,
-  paylocityAddUser,
-  paylocityEmployeeChange,
-  paylocityTerminateUser,
-} from './paylocity-adapter.js'
 import { runWebhook, type WebhookAnswer, type WebhookCall, type WebhookResult } from './run-webhook.js'
 import { webhookCall } from './webhook-call.js'
-
-export type HrOperation = 'adduser' | 'modifyuser' | 'deleteuser'
-
-const PAYLOCITY_TIMEOUT_MS = 5000
-
-/** One HR system's vendor bodies → domain commands. A new HR system is one more entry (and its adapter file). */
-interface HrAdapter {
-  add(body: JsonObject): AddUser
-  modify(body: JsonObject, context: EmployeeChangeContext): ModifyUser | Promise<ModifyUser>
-  terminate(body: JsonObject): TerminateUser
-}
-
-const adapters: Record<DestinationType, HrAdapter> = {
-  'generic-hr': {
-    add: (body) => genericAddUser(body),
-    modify: (body) => genericModifyUser(body),
-    terminate: (body) => genericTerminateUser(body),
-  },
-  paylocity: {
-    add: paylocityAddUser,
-    modify: paylocityEmployeeChange,
-    terminate: paylocityTerminateUser,
-  },
-}
 
 /** 201 for a new user; 200 for every other success, with the user as it now is. */
 function userAnswer(outcome: ProvisioningOutcome): WebhookAnswer {
@@ -65,40 +29,51 @@ function userAnswer(outcome: ProvisioningOutcome): WebhookAnswer {
   }
 }
 
+function targetOf(destination: ResolvedDestination): ProvisioningTarget {
+  return { tenantId: destination.tenantId, destinationId: destination.id, loginId: destination.loginId }
+}
+
 /**
- * Runs one operation for a destination: adapter, then (for Paylocity Employee Change) the Weblink
- * fetch outside any transaction, then the domain change, whose transaction also writes `options`.
+ * What a vendor's adapter may use: the destination's settings, its secrets unsealed on demand, and the
+ * directory's "is this employee ours" lookup.
+ *
+ * @example const api = weblinkSettings(adapterContext(services, destination))
+ */
+export function adapterContext(
+  services: { config: Config; database: Services['database'] },
+  destination: ResolvedDestination,
+): AdapterContext {
+  return {
+    settings: destination.settings,
+    secret: (key) => unsealSetting(services.config, destination, key),
+    ensureKnown: async (ref) => {
+      await requireLinkedUser(services.database.db, targetOf(destination), ref)
+    },
+    allowPrivateConnectors: false,
+  }
+}
+
+/**
+ * Runs one call for a destination: the vendor's adapter (which may call the vendor's API, outside any
+ * transaction), then the domain change, whose transaction also writes `options`.
  */
 export async function provision(
   services: Services,
   destination: ResolvedDestination,
-  operation: HrOperation,
+  endpoint: HrEndpoint,
   body: JsonObject,
   options: ProvisioningOptions = {},
 ): Promise<ProvisioningOutcome> {
-  const adapter = adapters[destination.type]
-  const target: ProvisioningTarget = {
-    tenantId: destination.tenantId,
-    destinationId: destination.id,
-    loginId: destination.loginId,
-  }
+  const adapted = await destination.vendor.adapt(endpoint, body, adapterContext(services, destination))
+  const target = targetOf(destination)
   const { database } = services
-  switch (operation) {
-    case 'adduser':
-      return addUser(database, target, adapter.add(body), options)
-    case 'modifyuser': {
-      const command = await adapter.modify(body, {
-        api: destination.paylocity === null ? null : paylocityApiSettings(services.config, destination),
-        ensureKnown: async (ref) => {
-          await requireLinkedUser(database.db, target, ref)
-        },
-        // Two attempts each for the token and the employee must fit in the ~20 s a webhook sender waits.
-        client: (settings) => new PaylocityClient(settings, { timeoutMs: PAYLOCITY_TIMEOUT_MS }),
-      })
-      return modifyUser(database, target, command, options)
-    }
-    case 'deleteuser':
-      return terminateUser(database, target, adapter.terminate(body), options)
+  switch (adapted.kind) {
+    case 'add':
+      return addUser(database, target, adapted.command, options)
+    case 'modify':
+      return modifyUser(database, target, adapted.command, options)
+    case 'terminate':
+      return terminateUser(database, target, adapted.command, options)
   }
 }
 
@@ -112,19 +87,19 @@ export function runHrWebhook(
   services: Services,
   call: WebhookCall,
   destination: ResolvedDestination,
-  operation: HrOperation,
+  endpoint: HrEndpoint,
 ): Promise<WebhookResult> {
   return runWebhook(services.database, call, async (commit) =>
     userAnswer(
-      await provision(services, destination, operation, call.body, {
+      await provision(services, destination, endpoint, call.body, {
         inTransaction: (trx, outcome) => commit(trx, userAnswer(outcome)),
       }),
     ),
   )
 }
 
-export function isHrOperation(endpoint: string): endpoint is HrOperation {
-  return endpoint === 'adduser' || endpoint === 'modifyuser' || endpoint === 'deleteuser'
+export function isHrEndpoint(endpoint: string): endpoint is HrEndpoint {
+  return (HR_ENDPOINTS as readonly string[]).includes(endpoint)
 }
 
 export function hrRoutes(services: Services, authenticate: (request: FastifyRequest) => Promise<void>) {
@@ -137,7 +112,10 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
       if (tenant === undefined) throw new AppError('unauthorized')
       const { pluginId } = request.params as { pluginId?: string }
       const destination = await services.destinations.findEnabled(tenant.id, pluginId ?? '')
-      if (destination === null) {
+      const endpoint = request.routeOptions.config.webhook
+      // `events` is a URL only of vendors that post every event to one address.
+      const served = endpoint !== 'events' || destination?.vendor.endpoints.includes('events') === true
+      if (destination === null || !served) {
         throw new AppError('destination_not_found', {
           reason: `no enabled provisioning destination ${JSON.stringify((pluginId ?? '').slice(0, 80))} in this tenant`,
         })
@@ -146,15 +124,15 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
       found.set(request, destination)
     }
 
-    for (const operation of ['adduser', 'modifyuser', 'deleteuser'] as const) {
+    for (const endpoint of HR_ENDPOINTS) {
       app.post(
-        `/provisioning/:pluginId/${operation}`,
-        { config: { webhook: operation }, onRequest: [authenticate, findDestination] },
+        `/provisioning/:pluginId/${endpoint}`,
+        { config: { webhook: endpoint }, onRequest: [authenticate, findDestination] },
         async (request, reply) => {
           const destination = found.get(request)
           // findDestination guarantees it; reaching here without one is a wiring bug.
           if (destination === undefined) throw new AppError('destination_not_found')
-          const answer = await runHrWebhook(services, webhookCall(request, operation), destination, operation)
+          const answer = await runHrWebhook(services, webhookCall(request, endpoint), destination, endpoint)
           return reply.code(answer.status).send(answer.body)
         },
       )

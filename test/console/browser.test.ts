@@ -74,7 +74,7 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
 
     // Provisioning Manager: a Generic HR destination and its three URLs on the User Provisioning tab.
     await page.click('text=Provisioning Manager')
-    await page.selectOption('#dest-type', 'generic-hr')
+    await page.click('[data-new-destination="generic-hr"]')
     await page.fill('#dest-name', 'Workday')
     await page.click('form[action="/console/administration/provisioning"] button[type=submit]')
     await page.waitForSelector('#user-provisioning')
@@ -88,6 +88,15 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
       )
     }
     await page.screenshot({ path: '/tmp/console.png', fullPage: true })
+
+    // Its edit page: a new name and login ID from employee_id, read back on the destination page.
+    await page.click('text=Edit name and settings')
+    await page.fill('#dest-name', 'Workday HR')
+    await page.selectOption('#dest-setting-login_id', 'employee_id')
+    await page.click('form.stack button[type=submit]')
+    assert.match((await page.textContent('.notice')) ?? '', /Destination saved/)
+    assert.match((await page.textContent('#user-provisioning')) ?? '', /adduser/)
+    assert.match((await page.textContent('main')) ?? '', /Workday HR[\s\S]*employee_id/)
 
     // Identity Management: a service account, the vendor page's way.
     await page.click('nav.tabs >> text=Identity Management')
