@@ -1,5 +1,6 @@
 /** What an HR vendor module declares: its settings, how its sender authenticates, and its adapters. */
-import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
+import type { EmployeeRef, HrCommand } from '../directory/provisioning.js'
+import type { User } from '../directory/users.js'
 import type { JsonObject } from '../webhooks/fields.js'
 
 /** The three URLs every destination has (add, modify, terminate). */
@@ -53,11 +54,7 @@ export type SenderAuthentication =
       isSigned(headers: Readonly<Record<string, string | string[] | undefined>>): boolean
     }
 
-/** The domain command a webhook body turns into. */
-export type HrCommand =
-  | { kind: 'add'; command: AddUser }
-  | { kind: 'modify'; command: ModifyUser }
-  | { kind: 'terminate'; command: TerminateUser }
+export type { HrCommand } from '../directory/provisioning.js'
 
 /** What an adapter may use besides the body: the destination's settings and the directory's lookup. */
 export interface AdapterContext {
@@ -65,8 +62,8 @@ export interface AdapterContext {
   settings: Readonly<Record<string, string>>
   /** A secret setting unsealed, or null when it is not set. Throws when it cannot be unsealed (a changed key). */
   secret(key: string): string | null
-  /** Throws `User not found in the OptimalCloud` for an employee the destination does not know. */
-  ensureKnown(ref: EmployeeRef): Promise<void>
+  /** The user linked to the employee; throws `User not found in the OptimalCloud` for one the destination does not know. */
+  ensureKnown(ref: EmployeeRef): Promise<User>
   /**
    * Lets the operator reach connectors on private addresses (local development and tests); the vendor's
    * API client passes it on to the connector plumbing.
@@ -98,11 +95,18 @@ export interface HrVendor {
   /** Settings that are set together or not at all (e.g. an API client id and its secret). */
   together?: ReadonlyArray<readonly string[]>
   authentication: SenderAuthentication
+  /** Reads form posts (`application/x-www-form-urlencoded`, with `a[b][0]` nesting) as well as JSON. */
+  forms?: true
   /** The URLs shown on the destination's User Provisioning tab; all four URLs are answered either way. */
   endpoints: readonly HrEndpoint[]
   /**
-   * Turns a body received on `endpoint` into one domain command. May call the vendor's API (it runs
-   * outside any database transaction); throws AppError with the contract's messages.
+   * Turns a body received on `endpoint` into a domain command (or several, applied together, for a
+   * vendor that reports several employees in one call). May call the vendor's API (it runs outside any
+   * database transaction); throws AppError with the contract's messages.
    */
-  adapt(endpoint: HrEndpoint, body: JsonObject, context: AdapterContext): HrCommand | Promise<HrCommand>
+  adapt(
+    endpoint: HrEndpoint,
+    body: JsonObject,
+    context: AdapterContext,
+  ): HrCommand | HrCommand[] | Promise<HrCommand | HrCommand[]>
 }

@@ -4,6 +4,7 @@
  * schemas (and so its OpenAPI document), the console's forms and the CLI's help all read from here.
  */
 import { AppError } from '../errors.js'
+import { bamboohr } from './bamboohr.js'
 import { genericHr } from './generic-hr.js'
 import type { HrVendor, SettingSpec } from './hr-vendor.js'
 import { paylocity } from './paylocity.js'
@@ -11,6 +12,7 @@ import { paylocity } from './paylocity.js'
 export const HR_VENDORS = {
   'generic-hr': genericHr,
   paylocity,
+  bamboohr,
 } as const satisfies Record<string, HrVendor>
 
 export type DestinationType = keyof typeof HR_VENDORS

@@ -141,7 +141,7 @@ export interface EmployeeChangeContext {
   /** The destination's Weblink API settings (secret unsealed), or null when it has none. */
   api: PaylocitySettings | null
   /** Throws `User not found in the OptimalCloud` for an employee the destination does not know. */
-  ensureKnown: (ref: EmployeeRef) => Promise<void>
+  ensureKnown: (ref: EmployeeRef) => Promise<unknown>
   /** Makes the client; tests and callers may pass their own. */
   client: (settings: PaylocitySettings) => Pick<PaylocityClient, 'getEmployee'>
 }

@@ -1,31 +1,40 @@
 /** The HR webhooks: adduser, modifyuser and deleteuser (and events) of a provisioning destination, for every HR vendor. */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import qs from 'qs'
 import type { Config } from '../config.js'
 import { type ResolvedDestination, unsealSetting } from '../directory/destinations.js'
 import {
-  addUser,
-  modifyUser,
-  type ProvisioningOptions,
+  applyHrCommands,
   type ProvisioningOutcome,
   type ProvisioningTarget,
   requireLinkedUser,
-  terminateUser,
 } from '../directory/provisioning.js'
 import { AppError } from '../errors.js'
 import { HR_ENDPOINTS, type HrEndpoint } from '../hr-vendors/hr-vendor.js'
 import type { AdapterContext } from '../hr-vendors/index.js'
+import { BODY_LIMIT } from '../http/body-limit.js'
 import type { Services } from '../services.js'
+import type { Tx } from '../storage/database.js'
 import type { JsonObject } from './fields.js'
 import { runWebhook, type WebhookAnswer, type WebhookCall, type WebhookResult } from './run-webhook.js'
+import { signedSenders } from './signed-senders.js'
 import { webhookCall } from './webhook-call.js'
 
-/** 201 for a new user; 200 for every other success, with the user as it now is. */
-function userAnswer(outcome: ProvisioningOutcome): WebhookAnswer {
+/**
+ * 201 for a new user; 200 for every other success, with the user as it now is. A call that reported
+ * several employees answers `{"users":[...]}`, 201 when every one of them is new.
+ */
+function userAnswer(outcomes: ProvisioningOutcome[]): WebhookAnswer {
+  const [only] = outcomes
+  const unchanged = outcomes.every((outcome) => !outcome.changed)
   return {
-    status: outcome.created ? 201 : 200,
-    body: { user: outcome.user },
-    userId: outcome.user.id,
-    ...(outcome.changed ? {} : { reason: 'nothing to change: the user was already as asked' }),
+    status: outcomes.length > 0 && outcomes.every((outcome) => outcome.created) ? 201 : 200,
+    body:
+      outcomes.length === 1 && only !== undefined
+        ? { user: only.user }
+        : { users: outcomes.map((o) => o.user) },
+    ...(only === undefined ? {} : { userId: only.user.id }),
+    ...(unchanged ? { reason: 'nothing to change: the user was already as asked' } : {}),
   }
 }
 
@@ -46,9 +55,7 @@ export function adapterContext(
   return {
     settings: destination.settings,
     secret: (key) => unsealSetting(services.config, destination, key),
-    ensureKnown: async (ref) => {
-      await requireLinkedUser(services.database.db, targetOf(destination), ref)
-    },
+    ensureKnown: (ref) => requireLinkedUser(services.database.db, targetOf(destination), ref),
     allowPrivateConnectors: false,
   }
 }
@@ -62,19 +69,11 @@ export async function provision(
   destination: ResolvedDestination,
   endpoint: HrEndpoint,
   body: JsonObject,
-  options: ProvisioningOptions = {},
-): Promise<ProvisioningOutcome> {
+  options: { inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void> } = {},
+): Promise<ProvisioningOutcome[]> {
   const adapted = await destination.vendor.adapt(endpoint, body, adapterContext(services, destination))
-  const target = targetOf(destination)
-  const { database } = services
-  switch (adapted.kind) {
-    case 'add':
-      return addUser(database, target, adapted.command, options)
-    case 'modify':
-      return modifyUser(database, target, adapted.command, options)
-    case 'terminate':
-      return terminateUser(database, target, adapted.command, options)
-  }
+  const commands = Array.isArray(adapted) ? adapted : [adapted]
+  return applyHrCommands(services.database, targetOf(destination), commands, options)
 }
 
 /**
@@ -102,9 +101,48 @@ export function isHrEndpoint(endpoint: string): endpoint is HrEndpoint {
   return (HR_ENDPOINTS as readonly string[]).includes(endpoint)
 }
 
+/** Form posts nest like `data[employeeId]`; limits keep a hostile body small and flat. */
+const FORM_OPTIONS: qs.IParseOptions = {
+  depth: 5,
+  arrayLimit: 100,
+  parameterLimit: 1000,
+  allowPrototypes: false,
+}
+
+function isFormPost(request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')
+}
+
 export function hrRoutes(services: Services, authenticate: (request: FastifyRequest) => Promise<void>) {
   return async function register(app: FastifyInstance): Promise<void> {
     const found = new WeakMap<FastifyRequest, ResolvedDestination>()
+    const signed = signedSenders(services)
+
+    /** A signed call (BambooHR) is authenticated by its body; any other by its Authorization header. */
+    async function authenticateHr(request: FastifyRequest): Promise<void> {
+      if (!(await signed.claim(request))) await authenticate(request)
+    }
+
+    // Bodies are read as bytes here: a signature is checked on the exact bytes received, before parsing.
+    app.removeAllContentTypeParsers()
+    const parseJson = app.getDefaultJsonParser('error', 'error')
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (request, raw, done) => {
+      const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw
+      try {
+        signed.verifyBody(request, bytes)
+      } catch (error) {
+        return done(error as Error, undefined)
+      }
+      const text = bytes.toString('utf8')
+      if (found.get(request)?.vendor.forms === true && isFormPost(request))
+        return done(null, qs.parse(text, FORM_OPTIONS))
+      if (text === '') return done(new AppError('body_not_object'), undefined)
+      parseJson(request, text, (error, value) =>
+        error ? done(new AppError('body_not_object'), undefined) : done(null, value),
+      )
+    })
+    // A call without a body never reaches the parser: its (empty) body is verified here.
+    app.addHook('preValidation', async (request) => signed.verifyBody(request, null))
 
     /** After authentication: an unknown, disabled or other tenant's plugin_id is 404 whatever the body. */
     async function findDestination(request: FastifyRequest): Promise<void> {
@@ -127,7 +165,7 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
     for (const endpoint of HR_ENDPOINTS) {
       app.post(
         `/provisioning/:pluginId/${endpoint}`,
-        { config: { webhook: endpoint }, onRequest: [authenticate, findDestination] },
+        { config: { webhook: endpoint }, onRequest: [authenticateHr, findDestination] },
         async (request, reply) => {
           const destination = found.get(request)
           // findDestination guarantees it; reaching here without one is a wiring bug.

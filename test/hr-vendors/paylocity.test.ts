@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { paylocity, weblinkSettings } from '../../src/hr-vendors/paylocity.js'
-import { fakeContext } from './fake-context.js'
+import { fakeContext, one } from './fake-context.js'
 
 function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as Record<
@@ -15,7 +15,7 @@ function fixture(name: string): Record<string, unknown> {
 describe('Paylocity adapter', () => {
   it('New Hire → AddUser from Paylocity field names, with the company in the link', async () => {
     const body = fixture('paylocity-new-hire.json')
-    const adapted = await paylocity.adapt('adduser', body, fakeContext())
+    const adapted = one(await paylocity.adapt('adduser', body, fakeContext()))
     assert.equal(adapted.kind, 'add')
     assert.ok(adapted.kind === 'add')
     assert.deepEqual(adapted.command.ref, {

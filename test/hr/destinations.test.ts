@@ -90,7 +90,7 @@ for (const dialect of DIALECTS) {
     it('rejects unknown types and settings and bad values with a clear 400, storing nothing', async () => {
       const before = (await rowsOf(acme.tenant.id)).length
       const cases: Array<[Parameters<typeof createDestination>[2], RegExp]> = [
-        [{ type: 'workday', name: 'x' }, /^type must be one of: generic-hr, paylocity$/],
+        [{ type: 'workday', name: 'x' }, /^type must be one of: generic-hr, paylocity, bamboohr$/],
         [{ type: 'generic-hr', name: '  ' }, /^name is required/],
         [
           { type: 'generic-hr', name: 'x', settings: { client_id: 'a' } },
