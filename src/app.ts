@@ -3,10 +3,11 @@ import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { sql } from 'kysely'
 import type { Principal } from './auth/authenticator.js'
-import { AppError } from './errors.js'
 import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
+import { readBodiesAsJson } from './http/json-body.js'
 import { registerMetrics } from './http/metrics.js'
+import { registerRequestBounds } from './http/request-bounds.js'
 import { requestIdFor } from './http/request-id.js'
 import { managementApi } from './management/index.js'
 import type { Services } from './services.js'
@@ -91,16 +92,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // Every body is read as JSON whatever its Content-Type says (or when it says nothing): helpdesks
   // are careless with the header, and anything that is not a JSON object gets the same clear 400.
-  app.removeAllContentTypeParsers()
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8')
-    if (text === '') return done(new AppError('body_not_object'), undefined)
-    parseJson(request, text, (error, value) =>
-      error ? done(new AppError('body_not_object'), undefined) : done(null, value),
-    )
-  })
+  readBodiesAsJson(app, { bodyLimit: BODY_LIMIT })
 
+  registerRequestBounds(app)
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 

@@ -1,12 +1,14 @@
 /** Generic HR bodies (SPEC §6) turned into AddUser, ModifyUser and TerminateUser. */
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
 import { mustBeString } from '../errors.js'
+import { boundedText } from '../value-bounds.js'
 import { isMissing, type JsonObject, optionalString, requireStrings } from './fields.js'
 
 /**
  * adduser: `employee_id`, `first_name`, `last_name`, `email` required in that order, then
- * `mobile` and `display_name` must be strings when present. `companyId` is '' for Generic HR;
- * other adapters (Paylocity) pass theirs.
+ * `mobile` and `display_name` must be strings when present; only then the bounds: each of them
+ * but `email` (which must be an email address) at most 255 characters, without NUL characters.
+ * `companyId` is '' for Generic HR; other adapters (Paylocity) pass theirs.
  *
  * @example genericAddUser({ employee_id: '1111', first_name: 'John', last_name: 'Doe', email: 'john@acme.com' })
  */
@@ -19,6 +21,7 @@ export function genericAddUser(body: JsonObject, companyId = ''): AddUser {
   ])
   const mobile = optionalString(body, 'mobile')
   const displayName = optionalString(body, 'display_name')
+  bound({ employee_id, first_name, last_name, mobile, display_name: displayName })
   return {
     ref: { employeeId: employee_id, companyId },
     firstName: first_name,
@@ -32,17 +35,19 @@ export function genericAddUser(body: JsonObject, companyId = ''): AddUser {
 /**
  * modifyuser: `employee_id` required; `first_name`, `last_name` and `email` change when they hold
  * text (absent, null or empty leaves them alone: they cannot be cleared); `mobile` and
- * `display_name` change when present, and null clears them.
+ * `display_name` change when present, and null clears them. The same bounds as adduser, after
+ * every type check.
  */
 export function genericModifyUser(body: JsonObject, companyId = ''): ModifyUser {
-  const ref = genericRef(body, companyId)
+  const { employee_id } = requireStrings(body, ['employee_id'])
   const firstName = presentText(body, 'first_name')
   const lastName = presentText(body, 'last_name')
   const email = presentText(body, 'email')
   const mobile = optionalString(body, 'mobile')
   const displayName = optionalString(body, 'display_name')
+  bound({ employee_id, first_name: firstName, last_name: lastName, mobile, display_name: displayName })
   return {
-    ref,
+    ref: { employeeId: employee_id, companyId },
     ...(firstName === undefined ? {} : { firstName }),
     ...(lastName === undefined ? {} : { lastName }),
     ...(email === undefined ? {} : { email }),
@@ -56,10 +61,17 @@ export function genericTerminateUser(body: JsonObject, companyId = ''): Terminat
   return { ref: genericRef(body, companyId) }
 }
 
-/** The employee named by `employee_id` (required, a string). */
+/** The employee named by `employee_id` (required, a string of at most 255 characters). */
 export function genericRef(body: JsonObject, companyId = ''): EmployeeRef {
   const { employee_id } = requireStrings(body, ['employee_id'])
+  bound({ employee_id })
   return { employeeId: employee_id, companyId }
+}
+
+/** Checks each text with boundedText, in the order given; absent and null values pass. */
+function bound(fields: Record<string, string | null | undefined>): void {
+  for (const [field, value] of Object.entries(fields))
+    if (typeof value === 'string') boundedText(field, value)
 }
 
 function presentText(body: JsonObject, field: string): string | undefined {

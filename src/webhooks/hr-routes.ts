@@ -20,6 +20,7 @@ import {
 } from '../directory/provisioning.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
+import { requireStorable } from '../value-bounds.js'
 import type { JsonObject } from './fields.js'
 import { genericAddUser, genericModifyUser, genericTerminateUser } from './generic-hr-adapter.js'
 import {
@@ -83,22 +84,33 @@ export async function provision(
     loginId: destination.loginId,
   }
   const { database } = services
+  // After the adapter's own checks (required fields in order, their types and lengths), and before
+  // anything is read or written: the whole body must be storable (no NUL, no number out of range,
+  // not nested too deeply), whatever the HR system.
   switch (operation) {
-    case 'adduser':
-      return addUser(database, target, adapter.add(body), options)
+    case 'adduser': {
+      const command = adapter.add(body)
+      requireStorable(body)
+      return addUser(database, target, command, options)
+    }
     case 'modifyuser': {
       const command = await adapter.modify(body, {
         api: destination.paylocity === null ? null : paylocityApiSettings(services.config, destination),
         ensureKnown: async (ref) => {
+          requireStorable(body)
           await requireLinkedUser(database.db, target, ref)
         },
         // Two attempts each for the token and the employee must fit in the ~20 s a webhook sender waits.
         client: (settings) => new PaylocityClient(settings, { timeoutMs: PAYLOCITY_TIMEOUT_MS }),
       })
+      requireStorable(body)
       return modifyUser(database, target, command, options)
     }
-    case 'deleteuser':
-      return terminateUser(database, target, adapter.terminate(body), options)
+    case 'deleteuser': {
+      const command = adapter.terminate(body)
+      requireStorable(body)
+      return terminateUser(database, target, command, options)
+    }
   }
 }
 
