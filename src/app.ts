@@ -6,6 +6,7 @@ import type { Principal } from './auth/authenticator.js'
 import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
 import { readBodiesAsJson } from './http/json-body.js'
+import { clientErrorHandler, frameworkErrors, registerHostRequirement } from './http/low-level-errors.js'
 import { registerMetrics } from './http/metrics.js'
 import { registerRequestBounds } from './http/request-bounds.js'
 import { requestIdFor } from './http/request-id.js'
@@ -68,6 +69,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: false,
     // One line per request is written by the onResponse hook below, with the fields operators need.
     logController: new LogController({ disableRequestLogging: true }),
+    // What fails before a route runs answers the contract's {"error":…} shape too (low-level-errors.ts).
+    http: { requireHostHeader: false },
+    clientErrorHandler,
+    frameworkErrors,
   })
 
   app.decorateRequest('tenant', undefined)
@@ -78,6 +83,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     request.startedAt = performance.now()
     reply.header('x-request-id', request.id)
   })
+  registerHostRequirement(app)
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
