@@ -6,6 +6,7 @@ import type { Principal } from './auth/authenticator.js'
 import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
 import { readBodiesAsJson } from './http/json-body.js'
+import { stdoutDestination } from './http/log-destination.js'
 import { clientErrorHandler, frameworkErrors, registerHostRequirement } from './http/low-level-errors.js'
 import { registerMetrics } from './http/metrics.js'
 import { registerRequestBounds } from './http/request-bounds.js'
@@ -41,8 +42,13 @@ export interface AppOptions {
  * @example const app = await buildApp(services); await app.listen({ port: 8080 })
  */
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  // stdout through a destination that drops lines rather than block or crash (log-destination.ts),
+  // unless the caller brings its own stream (tests) or no logger at all.
+  const ownStream = typeof options.logger === 'object' && 'stream' in options.logger
+  const logDestination = options.logger === false || ownStream ? undefined : stdoutDestination()
   const defaultLogger = {
     level: services.config.logLevel,
+    ...(logDestination === undefined ? {} : { stream: logDestination }),
     redact: {
       paths: [
         'req.headers.authorization',
@@ -104,7 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
-  registerMetrics(app)
+  registerMetrics(app, { logDestination })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     try {

@@ -1,6 +1,7 @@
 /** GET /metrics: Prometheus text with requests by route and status and a latency histogram. */
 import type { FastifyInstance } from 'fastify'
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import type { LogDestination } from './log-destination.js'
 
 /**
  * Registers the metrics route and the hook that counts every answered request. Each app has its own
@@ -8,7 +9,10 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
  *
  * @example registerMetrics(app) // then: curl localhost:8080/metrics
  */
-export function registerMetrics(app: FastifyInstance): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  options: { logDestination?: LogDestination } = {},
+): void {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const requests = new Counter({
@@ -25,6 +29,8 @@ export function registerMetrics(app: FastifyInstance): void {
     registers: [registry],
   })
 
+  registerLogCounters(registry, options.logDestination)
+
   app.addHook('onResponse', async (request, reply) => {
     // The route's pattern, not the URL: plugin ids and bad paths must not explode the label set.
     const route = request.routeOptions.url ?? 'unmatched'
@@ -35,4 +41,30 @@ export function registerMetrics(app: FastifyInstance): void {
     reply.header('content-type', registry.contentType)
     return registry.metrics()
   })
+}
+
+/**
+ * The log destination's counts as counters, read when scraped: lines dropped (queue full or write
+ * failed) and failed writes. Zero when the app logs elsewhere (tests) or not at all.
+ */
+function registerLogCounters(registry: Registry, destination: LogDestination | undefined): void {
+  const counter = (name: string, help: string, read: (d: LogDestination) => number) => {
+    let reported = 0
+    return new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = destination === undefined ? 0 : read(destination)
+        if (now > reported) this.inc(now - reported)
+        reported = now
+      },
+    })
+  }
+  counter(
+    'optimalcloud_log_lines_dropped_total',
+    'Log lines never written: stdout was full, failing or too slow',
+    (d) => d.dropped,
+  )
+  counter('optimalcloud_log_write_failures_total', 'Writes to stdout that failed', (d) => d.failedWrites)
 }
