@@ -1,7 +1,6 @@
 /** buildApp: the whole HTTP service as a Fastify instance, without listening. */
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
-import { sql } from 'kysely'
 import type { Principal } from './auth/authenticator.js'
 import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
@@ -9,6 +8,7 @@ import { readBodiesAsJson } from './http/json-body.js'
 import { stdoutDestination } from './http/log-destination.js'
 import { clientErrorHandler, frameworkErrors, registerHostRequirement } from './http/low-level-errors.js'
 import { registerMetrics } from './http/metrics.js'
+import { Readiness } from './http/readiness.js'
 import { registerRequestBounds } from './http/request-bounds.js'
 import { requestIdFor } from './http/request-id.js'
 import { managementApi } from './management/index.js'
@@ -112,14 +112,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   registerMetrics(app, { logDestination })
   app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await sql`select 1`.execute(services.database.db)
-      return { status: 'ready' }
-    } catch {
-      return reply.code(503).send({ status: 'unavailable' })
-    }
-  })
+  // Ready means the database takes writes, not merely answers (readiness.ts).
+  const readiness = new Readiness(services.database)
+  app.get('/readyz', async (_request, reply) =>
+    (await readiness.isReady()) ? { status: 'ready' } : reply.code(503).send({ status: 'unavailable' }),
+  )
 
   const authenticate = authenticateHook(services)
   await app.register(ticketRoutes(services, authenticate), {
