@@ -110,7 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
-  registerMetrics(app, { logDestination })
+  registerMetrics(app, { logDestination, token: services.config.metricsToken })
   app.get('/healthz', async () => ({ status: 'ok' }))
   // Ready means the database takes writes, not merely answers (readiness.ts).
   const readiness = new Readiness(services.database)

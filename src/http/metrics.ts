@@ -1,5 +1,7 @@
-/** GET /metrics: Prometheus text with requests by route and status and a latency histogram. */
-import type { FastifyInstance } from 'fastify'
+/** GET /metrics: Prometheus text with requests by route and status, a latency histogram and the log drops; for the operator only. */
+import { timingSafeEqual } from 'node:crypto'
+import { isIP } from 'node:net'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import type { LogDestination } from './log-destination.js'
 
@@ -11,7 +13,7 @@ import type { LogDestination } from './log-destination.js'
  */
 export function registerMetrics(
   app: FastifyInstance,
-  options: { logDestination?: LogDestination } = {},
+  options: { logDestination?: LogDestination; token?: string | null } = {},
 ): void {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
@@ -37,10 +39,38 @@ export function registerMetrics(
     requests.inc({ route, method: request.method, status: String(reply.statusCode) })
     latency.observe({ route, method: request.method }, reply.elapsedTime / 1000)
   })
-  app.get('/metrics', async (_request, reply) => {
+  const token = options.token ?? null
+  app.get('/metrics', async (request, reply) => {
+    // Refused like a path that does not exist: a tenant's host does not even learn that it is there.
+    if (!mayReadMetrics(request, token)) return reply.code(404).send({ error: 'Not found' })
     reply.header('content-type', registry.contentType)
     return registry.metrics()
   })
+}
+
+/**
+ * Who may read /metrics: with a token set, whoever sends `Authorization: Bearer <token>`, on any
+ * host; without one, a request to the operator's own address: a Host that is `localhost` or an IP
+ * address (any port), which no tenant's host is. The Host header is the client's to choose: behind
+ * a load balancer that forwards any Host, set the token (docs/operations.md).
+ *
+ * @example mayReadMetrics(request, null) // true for Host 127.0.0.1:8080, false for acme.example.com
+ */
+export function mayReadMetrics(request: FastifyRequest, token: string | null): boolean {
+  if (token !== null) {
+    const given = Buffer.from(request.headers.authorization ?? '')
+    const expected = Buffer.from(`Bearer ${token}`)
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+  return isOperatorHost(request.headers.host ?? '')
+}
+
+/** `localhost`, an IPv4 address or a bracketed IPv6 address, with or without a port. */
+function isOperatorHost(host: string): boolean {
+  const value = host.trim().toLowerCase()
+  if (value.startsWith('[')) return /^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(value)
+  const name = value.replace(/:\d{1,5}$/, '')
+  return name === 'localhost' || isIP(name) === 4
 }
 
 /**

@@ -20,7 +20,10 @@ export const RequesterSchema = Type.Object({
 const NewRequesterBody = Type.Object(
   {
     email: Type.String({ description: 'Compared without case when a ticket arrives' }),
-    name: Type.Optional(Nullable(Type.String({ description: 'Full name', maxLength: MAX_FIELD_LENGTH }))),
+    // The length is checked by addRequester (a maxLength inside a union would answer "must be a string or null").
+    name: Type.Optional(
+      Nullable(Type.String({ description: `Full name, at most ${MAX_FIELD_LENGTH} characters` })),
+    ),
   },
   { additionalProperties: false },
 )

@@ -1,6 +1,7 @@
 /** Generic HR bodies (SPEC §6) turned into AddUser, ModifyUser and TerminateUser. */
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
-import { mustBeString } from '../errors.js'
+import { isEmail } from '../directory/users.js'
+import { AppError, mustBeString } from '../errors.js'
 import { boundedText } from '../value-bounds.js'
 import { isMissing, type JsonObject, optionalString, requireStrings } from './fields.js'
 
@@ -21,6 +22,7 @@ export function genericAddUser(body: JsonObject, companyId = ''): AddUser {
   ])
   const mobile = optionalString(body, 'mobile')
   const displayName = optionalString(body, 'display_name')
+  requireEmail(email)
   bound({ employee_id, first_name, last_name, mobile, display_name: displayName })
   return {
     ref: { employeeId: employee_id, companyId },
@@ -45,6 +47,7 @@ export function genericModifyUser(body: JsonObject, companyId = ''): ModifyUser 
   const email = presentText(body, 'email')
   const mobile = optionalString(body, 'mobile')
   const displayName = optionalString(body, 'display_name')
+  if (email !== undefined) requireEmail(email)
   bound({ employee_id, first_name: firstName, last_name: lastName, mobile, display_name: displayName })
   return {
     ref: { employeeId: employee_id, companyId },
@@ -66,6 +69,14 @@ export function genericRef(body: JsonObject, companyId = ''): EmployeeRef {
   const { employee_id } = requireStrings(body, ['employee_id'])
   bound({ employee_id })
   return { employeeId: employee_id, companyId }
+}
+
+/**
+ * `email must be a valid email address` (the contract's message, also for an email with a NUL
+ * character), before the bounds of the other fields; the directory checks it again when it writes.
+ */
+function requireEmail(email: string): void {
+  if (!isEmail(email)) throw new AppError('invalid_email')
 }
 
 /** Checks each text with boundedText, in the order given; absent and null values pass. */
