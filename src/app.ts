@@ -30,6 +30,26 @@ declare module 'fastify' {
   }
 }
 
+/** A route as registered: what the attack suite enumerates, so routes added later are covered without editing it. */
+export interface RegisteredRoute {
+  method: string
+  /** The path pattern, e.g. `/v5.0/mgmt/api/v1.0/users/:id`. */
+  url: string
+  /** The delivery log's name, for a webhook route. */
+  webhook: string | undefined
+}
+
+const registeredRoutes = new WeakMap<FastifyInstance, RegisteredRoute[]>()
+
+/**
+ * Every route of an app built by buildApp (HEAD routes included), in registration order.
+ *
+ * @example routesOf(app).filter((route) => route.webhook !== undefined)
+ */
+export function routesOf(app: FastifyInstance): RegisteredRoute[] {
+  return [...(registeredRoutes.get(app) ?? [])]
+}
+
 export const BODY_LIMIT = 1024 * 1024
 export const API_PREFIX = '/v5.0/mgmt/api/v1.0'
 
@@ -79,6 +99,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     http: { requireHostHeader: false },
     clientErrorHandler,
     frameworkErrors,
+  })
+
+  const routes: RegisteredRoute[] = []
+  registeredRoutes.set(app, routes)
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { webhook?: string } | undefined
+    for (const method of Array.isArray(route.method) ? route.method : [route.method])
+      routes.push({ method, url: route.url, webhook: config?.webhook })
   })
 
   app.decorateRequest('tenant', undefined)
