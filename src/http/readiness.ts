@@ -23,7 +23,8 @@ export class Readiness {
   ) {}
 
   async isReady(): Promise<boolean> {
-    const failedSince = this.database.lastStorageFailureAt() >= this.probedAt
+    const failedAt = this.database.lastStorageFailureAt()
+    const failedSince = failedAt > 0 && failedAt >= this.probedAt
     if (this.now() - this.probedAt < this.minIntervalMs) return this.ready && !failedSince
     this.inFlight ??= this.probe(!this.ready || failedSince).finally(() => {
       this.inFlight = undefined
