@@ -79,16 +79,16 @@ export function findUnstorable(value: unknown, part: ValuePart = 'body'): AppErr
     const entries: Array<[string | number, unknown]> = Array.isArray(current)
       ? current.map((item, index) => [index, item])
       : Object.entries(current)
-    // Pushed in reverse, so the first problem in the order sent is the one reported.
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const entry = entries[i]
-      if (entry === undefined) continue
-      const [key, item] = entry
+    for (const [key] of entries) {
       if (typeof key === 'string' && key.includes('\u0000')) {
         const inside = path.length === 0 ? '' : ` (in ${describePath(path, '')})`
         return outOfBounds(`${PART_NAMES[part].names} must not contain NUL characters${inside}`)
       }
-      stack.push({ value: item, path: [...path, key] })
+    }
+    // Pushed in reverse, so the values are checked in the order they were sent.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]
+      if (entry !== undefined) stack.push({ value: entry[1], path: [...path, entry[0]] })
     }
   }
   return null

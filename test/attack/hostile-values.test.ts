@@ -1,8 +1,8 @@
 /** Values the databases cannot hold (NUL, texts too long to index, numbers out of range, deep nesting) answer a clear 400 on both databases, change nothing, and are logged. */
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { describe, it } from 'node:test'
 import { createDestination } from '../../src/directory/destinations.js'
-import { MAX_DEPTH } from '../../src/value-bounds.js'
+import { describePath, findUnstorable, MAX_DEPTH } from '../../src/value-bounds.js'
 import { addAdmin, getPage, postForm, signIn } from '../console/console-helpers.js'
 import { as, mgmt, tenantSnapshot } from '../helpers/management-routes.js'
 import { onEachDatabase } from '../helpers/suite.js'
@@ -25,6 +25,50 @@ function nested(base: Record<string, unknown>, field: string, levels: number): s
   const prefix = JSON.stringify(base).slice(0, -1)
   return `${prefix},"${field}":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}`
 }
+
+describe('findUnstorable', () => {
+  const message = (value: unknown, part?: 'body' | 'query' | 'params') =>
+    findUnstorable(value, part)?.message ?? null
+
+  it('reports the first problem in the order sent, naming its path', () => {
+    assert.equal(
+      message({ a: 'ok', b: ['x', { c: 'n\u0000' }], d: '\u0000' }),
+      'b[1].c must not contain NUL characters',
+    )
+    assert.equal(message({ a: '\u0000', 'k\u0000': 1 }), 'Field names must not contain NUL characters')
+    assert.equal(message({ a: { b: Number.POSITIVE_INFINITY } }), 'a.b is a number out of range')
+    assert.equal(
+      message({ email: 'a\u0000' }, 'query'),
+      'query parameter email must not contain NUL characters',
+    )
+    assert.equal(message({ '\u0000': 'x' }, 'query'), 'Query parameter names must not contain NUL characters')
+    assert.equal(message({ id: '\u0000' }, 'params'), 'path parameter id must not contain NUL characters')
+    assert.equal(
+      message({ a: 'fine', n: -0, big: 1e308, s: '\ud800' }),
+      null,
+      'lone surrogates and -0 are storable',
+    )
+  })
+
+  it('allows 32 levels, refuses 33, and never overflows the stack', () => {
+    const nest = (levels: number) => {
+      let value: unknown = 1
+      for (let i = 0; i < levels; i++) value = { a: value }
+      return value
+    }
+    assert.equal(message(nest(MAX_DEPTH)), null)
+    assert.equal(message(nest(MAX_DEPTH + 1)), `a is nested too deeply (at most ${MAX_DEPTH} levels)`)
+    const deep = JSON.parse(`{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`)
+    assert.equal(message(deep), `x is nested too deeply (at most ${MAX_DEPTH} levels)`)
+  })
+
+  it('quotes field names that are not plain, and cuts long ones', () => {
+    assert.equal(describePath(['fields', 'tags', 2], 'the body'), 'fields.tags[2]')
+    assert.equal(describePath(['a b', 'c"d'], ''), '"a b"."c\\"d"')
+    assert.equal(describePath(['x'.repeat(100)], ''), `${'x'.repeat(40)}…`)
+    assert.equal(describePath([], 'the body'), 'the body')
+  })
+})
 
 onEachDatabase('hostile values', (s) => {
   const servicenow = `${TICKETS}/servicenow`
