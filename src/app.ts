@@ -1,13 +1,16 @@
 /** buildApp: the whole HTTP service as a Fastify instance, without listening. */
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
-import { sql } from 'kysely'
 import type { Principal } from './auth/authenticator.js'
-import { AppError } from './errors.js'
 import { authenticateHook } from './http/authenticate.js'
 import { BODY_LIMIT } from './http/body-limit.js'
 import { errorHandler } from './http/error-handler.js'
+import { readBodiesAsJson } from './http/json-body.js'
+import { stdoutDestination } from './http/log-destination.js'
+import { clientErrorHandler, frameworkErrors, registerHostRequirement } from './http/low-level-errors.js'
 import { registerMetrics } from './http/metrics.js'
+import { Readiness } from './http/readiness.js'
+import { registerRequestBounds } from './http/request-bounds.js'
 import { requestIdFor } from './http/request-id.js'
 import { managementApi } from './management/index.js'
 import type { Services } from './services.js'
@@ -28,6 +31,26 @@ declare module 'fastify' {
   }
 }
 
+/** A route as registered: what the attack suite enumerates, so routes added later are covered without editing it. */
+export interface RegisteredRoute {
+  method: string
+  /** The path pattern, e.g. `/v5.0/mgmt/api/v1.0/users/:id`. */
+  url: string
+  /** The delivery log's name, for a webhook route. */
+  webhook: string | undefined
+}
+
+const registeredRoutes = new WeakMap<FastifyInstance, RegisteredRoute[]>()
+
+/**
+ * Every route of an app built by buildApp (HEAD routes included), in registration order.
+ *
+ * @example routesOf(app).filter((route) => route.webhook !== undefined)
+ */
+export function routesOf(app: FastifyInstance): RegisteredRoute[] {
+  return [...(registeredRoutes.get(app) ?? [])]
+}
+
 export { BODY_LIMIT } from './http/body-limit.js'
 export const API_PREFIX = '/v5.0/mgmt/api/v1.0'
 
@@ -40,8 +63,13 @@ export interface AppOptions {
  * @example const app = await buildApp(services); await app.listen({ port: 8080 })
  */
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  // stdout through a destination that drops lines rather than block or crash (log-destination.ts),
+  // unless the caller brings its own stream (tests) or no logger at all.
+  const ownStream = typeof options.logger === 'object' && 'stream' in options.logger
+  const logDestination = options.logger === false || ownStream ? undefined : stdoutDestination()
   const defaultLogger = {
     level: services.config.logLevel,
+    ...(logDestination === undefined ? {} : { stream: logDestination }),
     redact: {
       paths: [
         'req.headers.authorization',
@@ -68,6 +96,18 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: false,
     // One line per request is written by the onResponse hook below, with the fields operators need.
     logController: new LogController({ disableRequestLogging: true }),
+    // What fails before a route runs answers the contract's {"error":…} shape too (low-level-errors.ts).
+    http: { requireHostHeader: false },
+    clientErrorHandler,
+    frameworkErrors,
+  })
+
+  const routes: RegisteredRoute[] = []
+  registeredRoutes.set(app, routes)
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { webhook?: string } | undefined
+    for (const method of Array.isArray(route.method) ? route.method : [route.method])
+      routes.push({ method, url: route.url, webhook: config?.webhook })
   })
 
   app.decorateRequest('tenant', undefined)
@@ -78,6 +118,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     request.startedAt = performance.now()
     reply.header('x-request-id', request.id)
   })
+  registerHostRequirement(app)
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
@@ -92,31 +133,21 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // Every body is read as JSON whatever its Content-Type says (or when it says nothing): helpdesks
   // are careless with the header, and anything that is not a JSON object gets the same clear 400.
-  app.removeAllContentTypeParsers()
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8')
-    if (text === '') return done(new AppError('body_not_object'), undefined)
-    parseJson(request, text, (error, value) =>
-      error ? done(new AppError('body_not_object'), undefined) : done(null, value),
-    )
-  })
+  readBodiesAsJson(app, { bodyLimit: BODY_LIMIT })
 
+  registerRequestBounds(app)
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
-  registerMetrics(app)
+  registerMetrics(app, { logDestination, token: services.config.metricsToken })
   // A browser opening a tenant's address lands on its console (signed out: the sign-in page).
   app.get('/', async (_request, reply) => reply.redirect('/console/', 303))
   app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await sql`select 1`.execute(services.database.db)
-      return { status: 'ready' }
-    } catch {
-      return reply.code(503).send({ status: 'unavailable' })
-    }
-  })
+  // Ready means the database takes writes, not merely answers (readiness.ts).
+  const readiness = new Readiness(services.database)
+  app.get('/readyz', async (_request, reply) =>
+    (await readiness.isReady()) ? { status: 'ready' } : reply.code(503).send({ status: 'unavailable' }),
+  )
 
   const authenticate = authenticateHook(services)
   await app.register(ticketRoutes(services, authenticate), {

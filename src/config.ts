@@ -23,6 +23,8 @@ export interface Config {
   authFailuresPerMinute: number
   sqliteSynchronous: 'NORMAL' | 'FULL'
   pgSchema: string | undefined
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (on any host); unset, it is served only to IP and localhost hosts. */
+  metricsToken: string | null
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/optimalcloud.db'
@@ -52,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authFailuresPerMinute: 30,
     sqliteSynchronous: env.OPTIMALCLOUD_SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
     pgSchema: env.OPTIMALCLOUD_PG_SCHEMA || undefined,
+    metricsToken: env.OPTIMALCLOUD_METRICS_TOKEN || null,
     ...overrides,
   }
 }

@@ -23,6 +23,14 @@ export const errorCatalog = {
   conflict: { status: 409, message: 'Already exists' },
   bad_request: { status: 400, message: 'Bad request' },
   forbidden: { status: 403, message: 'Forbidden' },
+  value_not_storable: {
+    status: 400,
+    message: 'A value is too long, out of range or holds a character the database cannot store',
+  },
+  storage_unavailable: {
+    status: 503,
+    message: 'The service cannot use its database right now; try again later',
+  },
   internal: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>
 

@@ -3,6 +3,10 @@ import { AppError } from '../errors.js'
 import { newId, randomToken, sha256 } from '../ids.js'
 import type { Database, Db } from '../storage/database.js'
 import type { ApiKeyTable } from '../storage/schema.js'
+import { boundedText } from '../value-bounds.js'
+
+/** The longest name a key can have. */
+export const MAX_KEY_NAME = 200
 
 /** Keys look like `oc_` + 43 base62 characters (256 bits of entropy). */
 export const API_KEY_PATTERN = /^oc_[A-Za-z0-9]{43}$/
@@ -48,6 +52,7 @@ export async function createApiKey(
 ): Promise<ApiKey & { key: string }> {
   const name = input.name.trim()
   if (name === '') throw new AppError('bad_request', { message: 'name is a required field' })
+  boundedText('name', name, MAX_KEY_NAME)
   const key = `oc_${randomToken(43)}`
   const now = new Date()
   const row: ApiKeyTable = {
@@ -105,17 +110,22 @@ export async function findUsableManagementKey(db: Db, key: string, now: Date) {
   return { id: row.id, tenantId: row.tenant_id, expiresAt: row.expires_at }
 }
 
+/** The longest lifetime a key can be given: ten years. */
+export const MAX_KEY_LIFETIME_MS = 3650 * 86_400_000
+
 /**
- * Reads a lifetime such as `90d`, `12h`, `30m` or `45s`.
+ * Reads a lifetime such as `90d`, `12h`, `30m` or `45s`: from 1s to 3650d (ten years).
  *
  * @example parseDuration('90d') // 7776000000
  */
 export function parseDuration(text: string): number {
-  const match = /^(\d+)\s*([smhd])$/.exec(text.trim())
+  const match = /^(\d{1,12})\s*([smhd])$/.exec(text.trim())
   if (match === null)
     throw new AppError('bad_request', { message: 'expires_in must look like 90d, 12h, 30m or 45s' })
   const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
   const ms = Number(match[1]) * unit
   if (ms <= 0) throw new AppError('bad_request', { message: 'expires_in must be positive' })
+  if (ms > MAX_KEY_LIFETIME_MS)
+    throw new AppError('bad_request', { message: 'expires_in must be at most 3650d (ten years)' })
   return ms
 }

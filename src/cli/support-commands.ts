@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { AppError } from '../errors.js'
 import { addRequester, listRequesters } from '../support/requesters.js'
 import { getTicket, listTickets } from '../support/tickets.js'
+import { MAX_TICKET_NUMBER } from '../value-bounds.js'
 import { type CommonOptions, common, describe, table, tenantNamed, withServices } from './context.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
@@ -65,8 +66,10 @@ export function registerSupportCommands(program: Command): void {
     withServices(
       opts,
       async (services) => {
-        if (!/^[1-9]\d{0,15}$/.test(number))
-          throw new AppError('bad_request', { message: 'NUMBER must be a positive integer' })
+        if (!/^[1-9]\d{0,15}$/.test(number) || Number(number) > MAX_TICKET_NUMBER)
+          throw new AppError('bad_request', {
+            message: `NUMBER must be a positive integer up to ${MAX_TICKET_NUMBER}`,
+          })
         return getTicket(services.database.db, (await tenantNamed(services, opts.tenant)).id, Number(number))
       },
       (t) =>

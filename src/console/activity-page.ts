@@ -1,18 +1,15 @@
 /** The Activity tab: the delivery log of webhook calls, newest first, and one entry's details. */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { getDelivery, listDeliveries } from '../deliveries/deliveries.js'
+import { listDeliveries, readDelivery } from '../deliveries/deliveries.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
 import { contextOf, sendPage, sessionOf, userError } from './forms.js'
 import { badge, html, postButton, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
-/** Keys whose values are never shown, should a helpdesk ever put a credential in a body. */
-const SECRET_KEY = /pass|secret|token|authorization|api_?key/i
-
-/** The stored body, pretty-printed, with anything that looks like a credential masked. */
-export function redactedJson(value: unknown): string {
-  return JSON.stringify(value, (key, inner) => (key !== '' && SECRET_KEY.test(key) ? '********' : inner), 2)
+/** A stored body as read through readDelivery (credential-like fields already masked), pretty-printed. */
+function prettyJson(value: unknown): string {
+  return JSON.stringify(value, null, 2)
 }
 
 function ok(status: number): boolean {
@@ -91,7 +88,7 @@ async function deliveryPage(
   status: number,
   messages: { error?: string; notice?: string } = {},
 ): Promise<FastifyReply> {
-  const d = await getDelivery(services.database.db, session.tenant.id, id)
+  const d = await readDelivery(services.database.db, session.tenant.id, id)
   if (d === null) {
     return sendPage(reply, 404, {
       title: 'Activity',
@@ -133,6 +130,6 @@ ${line('Idempotency-Key', d.idempotency_key)}
 ${line('Replay of', d.replay_of)}
 ${line('Duration', `${d.duration_ms} ms`)}
 </tbody></table></section>
-<section class="card"><h2>Request body</h2><pre>${d.request_body === null ? '(none)' : redactedJson(d.request_body)}</pre></section>`,
+<section class="card"><h2>Request body</h2>${d.body_note === null ? '' : html`<p class="muted" data-body-note>${d.body_note}</p>`}<pre>${d.request_body === null ? '(none)' : prettyJson(d.request_body)}</pre></section>`,
   })
 }

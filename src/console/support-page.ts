@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Services } from '../services.js'
 import { addRequester, listRequesters } from '../support/requesters.js'
 import { getTicket, listTickets } from '../support/tickets.js'
+import { MAX_TICKET_NUMBER } from '../value-bounds.js'
 import { contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { csrfField, html, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
@@ -69,6 +70,11 @@ export function registerSupportPages(app: FastifyInstance, services: Services): 
     const number = request.params.number
     if (!/^[1-9]\d{0,15}$/.test(number)) {
       return supportPage(services, session, reply, 404, empty, { error: `Ticket ${number} not found` })
+    }
+    if (Number(number) > MAX_TICKET_NUMBER) {
+      return supportPage(services, session, reply, 400, empty, {
+        error: `Ticket numbers go up to ${MAX_TICKET_NUMBER}`,
+      })
     }
     const ticket = await getTicket(services.database.db, session.tenant.id, Number(number))
     const comments = (ticket.comments ?? []).map(

@@ -3,6 +3,8 @@ import { newId } from '../ids.js'
 import type { Db } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { DeliveryTable } from '../storage/schema.js'
+import { maskSecrets } from './secret-fields.js'
+import { storedBody } from './stored-body.js'
 
 export interface NewDelivery {
   tenantId: string
@@ -19,6 +21,8 @@ export interface NewDelivery {
   durationMs: number
   /** The parsed JSON body; headers (and so Authorization) are never stored. */
   requestBody: unknown
+  /** Why there is no body to keep (not JSON, too large), when there is none. */
+  bodyNote?: string | null
   replayOf?: string | null
 }
 
@@ -37,12 +41,18 @@ export interface Delivery {
   idempotency_key: string | null
   duration_ms: number
   replay_of: string | null
+  /** Set when the stored body is not the body as received (or there is none): what was left out, and why. */
+  body_note: string | null
   created_at: string
 }
 
-/** Writes an entry with `db`, which may be the transaction that commits the change it describes. */
+/**
+ * Writes an entry with `db`, which may be the transaction that commits the change it describes.
+ * Any body can be recorded: one that cannot be kept as received is trimmed, and the entry says so.
+ */
 export async function recordDelivery(db: Db, entry: NewDelivery): Promise<string> {
   const id = newId('dlv')
+  const body = storedBody(entry.requestBody)
   await insertDelivery(db, {
     id,
     tenant_id: entry.tenantId,
@@ -57,7 +67,8 @@ export async function recordDelivery(db: Db, entry: NewDelivery): Promise<string
     request_id: entry.requestId,
     idempotency_key: entry.idempotencyKey ?? null,
     duration_ms: Math.round(entry.durationMs),
-    request_body: entry.requestBody === undefined ? null : JSON.stringify(entry.requestBody),
+    request_body: body.text,
+    request_body_note: body.note ?? entry.bodyNote ?? null,
     replay_of: entry.replayOf ?? null,
     created_at: new Date().toISOString(),
   })
@@ -81,6 +92,7 @@ function toDelivery(row: DeliveryTable): Delivery {
     idempotency_key: row.idempotency_key,
     duration_ms: row.duration_ms,
     replay_of: row.replay_of,
+    body_note: row.request_body_note,
     created_at: row.created_at,
   }
 }
@@ -102,7 +114,10 @@ export async function listDeliveries(
   return rows.map(toDelivery)
 }
 
-/** One entry with its stored request body (for replay). */
+/**
+ * One entry with its stored request body as it was stored: for replay only. Everything that shows
+ * a body to a person or a script reads it through readDelivery.
+ */
 export async function getDelivery(
   db: Db,
   tenantId: string,
@@ -116,4 +131,19 @@ export async function getDelivery(
     .executeTakeFirst()
   if (row === undefined) return null
   return { ...toDelivery(row), request_body: row.request_body === null ? null : JSON.parse(row.request_body) }
+}
+
+/**
+ * One entry with its stored request body for reading (management API, CLI, console): every field
+ * whose name looks like a secret, at any depth, reads `********` (see secret-fields.ts).
+ *
+ * @example const delivery = await readDelivery(db, tenantId, 'dlv_…') // delivery.request_body.password === '********'
+ */
+export async function readDelivery(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<(Delivery & { request_body: unknown }) | null> {
+  const found = await getDelivery(db, tenantId, id)
+  return found === null ? null : { ...found, request_body: maskSecrets(found.request_body) }
 }

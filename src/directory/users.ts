@@ -4,6 +4,7 @@ import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { type Database, type Db, isUniqueViolation } from '../storage/database.js'
 import type { UserTable } from '../storage/schema.js'
+import { boundedText } from '../value-bounds.js'
 
 export type UserStatus = 'active' | 'terminated' | 'disabled'
 
@@ -56,11 +57,23 @@ export function toUserDetails(row: UserTable): UserDetails {
   }
 }
 
+/** Longer passwords are refused: console sign-in reads at most this many characters. */
+export const MAX_PASSWORD = 1024
+
 // Deliberately simple: one @, no spaces, a dot in the domain. Mail servers decide the rest.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
+/** At most 254 characters, the pattern above, and no control character (NUL included: PostgreSQL cannot store it). */
 export function isEmail(value: string): boolean {
-  return value.length <= 254 && EMAIL_PATTERN.test(value)
+  return value.length <= 254 && EMAIL_PATTERN.test(value) && !hasControlCharacter(value)
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return true
+  }
+  return false
 }
 
 export interface NewUser {
@@ -86,8 +99,10 @@ export async function createUser(database: Database, tenantId: string, input: Ne
   if (signsIn && (input.password === undefined || input.password.length < 8)) {
     throw new AppError('bad_request', { message: 'password must be at least 8 characters' })
   }
-  const firstName = input.firstName?.trim() ?? ''
-  const lastName = input.lastName?.trim() ?? ''
+  if (input.password !== undefined) boundedText('password', input.password, MAX_PASSWORD)
+  const firstName = boundedText('first_name', input.firstName?.trim() ?? '')
+  const lastName = boundedText('last_name', input.lastName?.trim() ?? '')
+  if (input.displayName !== undefined) boundedText('display_name', input.displayName.trim())
   const now = new Date().toISOString()
   const row: UserTable = {
     id: newId('usr'),
@@ -176,6 +191,7 @@ export async function setPassword(
 ): Promise<void> {
   if (password.length < 8)
     throw new AppError('bad_request', { message: 'password must be at least 8 characters' })
+  boundedText('password', password, MAX_PASSWORD)
   const hash = await hashPassword(password)
   const result = await database.transaction((trx) =>
     trx

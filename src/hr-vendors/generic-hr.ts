@@ -1,6 +1,8 @@
 /** Generic HR: any HR tool that posts `employee_id`, names, email and mobile to the three URLs. */
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
+import { isEmail } from '../directory/users.js'
 import { AppError, mustBeString } from '../errors.js'
+import { boundedText } from '../value-bounds.js'
 import { isMissing, type JsonObject, optionalString, requireStrings } from '../webhooks/fields.js'
 import { HR_OPERATIONS, type HrCommand, type HrEndpoint, type HrVendor } from './hr-vendor.js'
 
@@ -62,6 +64,8 @@ export function genericAddUser(body: JsonObject, companyId = ''): AddUser {
   ])
   const mobile = optionalString(body, 'mobile')
   const displayName = optionalString(body, 'display_name')
+  requireEmail(email)
+  bound({ employee_id, first_name, last_name, mobile, display_name: displayName })
   return {
     ref: { employeeId: employee_id, companyId },
     firstName: first_name,
@@ -75,17 +79,20 @@ export function genericAddUser(body: JsonObject, companyId = ''): AddUser {
 /**
  * modifyuser: `employee_id` required; `first_name`, `last_name` and `email` change when they hold
  * text (absent, null or empty leaves them alone: they cannot be cleared); `mobile` and
- * `display_name` change when present, and null clears them.
+ * `display_name` change when present, and null clears them. The same bounds as adduser, after
+ * every type check.
  */
 export function genericModifyUser(body: JsonObject, companyId = ''): ModifyUser {
-  const ref = genericRef(body, companyId)
+  const { employee_id } = requireStrings(body, ['employee_id'])
   const firstName = presentText(body, 'first_name')
   const lastName = presentText(body, 'last_name')
   const email = presentText(body, 'email')
   const mobile = optionalString(body, 'mobile')
   const displayName = optionalString(body, 'display_name')
+  if (email !== undefined) requireEmail(email)
+  bound({ employee_id, first_name: firstName, last_name: lastName, mobile, display_name: displayName })
   return {
-    ref,
+    ref: { employeeId: employee_id, companyId },
     ...(firstName === undefined ? {} : { firstName }),
     ...(lastName === undefined ? {} : { lastName }),
     ...(email === undefined ? {} : { email }),
@@ -99,10 +106,25 @@ export function genericTerminateUser(body: JsonObject, companyId = ''): Terminat
   return { ref: genericRef(body, companyId) }
 }
 
-/** The employee named by `employee_id` (required, a string). */
+/** The employee named by `employee_id` (required, a string of at most 255 characters). */
 export function genericRef(body: JsonObject, companyId = ''): EmployeeRef {
   const { employee_id } = requireStrings(body, ['employee_id'])
+  bound({ employee_id })
   return { employeeId: employee_id, companyId }
+}
+
+/**
+ * `email must be a valid email address` (the contract's message, also for an email with a NUL
+ * character), before the bounds of the other fields; the directory checks it again when it writes.
+ */
+function requireEmail(email: string): void {
+  if (!isEmail(email)) throw new AppError('invalid_email')
+}
+
+/** Checks each text with boundedText, in the order given; absent and null values pass. */
+function bound(fields: Record<string, string | null | undefined>): void {
+  for (const [field, value] of Object.entries(fields))
+    if (typeof value === 'string') boundedText(field, value)
 }
 
 function presentText(body: JsonObject, field: string): string | undefined {

@@ -8,6 +8,7 @@ import {
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
 import { isEmail } from '../directory/users.js'
 import { AppError, mustBeString } from '../errors.js'
+import { boundedText, MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { isMissing, type JsonObject } from '../webhooks/fields.js'
 import { commandFor, genericAddUser, genericModifyUser, genericRef } from './generic-hr.js'
 import { type AdapterContext, HR_OPERATIONS, type HrVendor } from './hr-vendor.js'
@@ -99,7 +100,7 @@ export function asGenericBody(body: JsonObject): JsonObject {
 
 /**
  * `companyId` (or `company_id`): employee ids are unique only within a company, so it is part of the
- * link. A number is read as its digits; absent or empty is ''.
+ * link. A number is read as its digits; absent or empty is ''; at most 255 characters.
  */
 export function paylocityCompanyId(body: JsonObject): string {
   const field = body.companyId !== undefined ? 'companyId' : 'company_id'
@@ -107,7 +108,7 @@ export function paylocityCompanyId(body: JsonObject): string {
   if (isMissing(value)) return ''
   if (typeof value === 'number' && Number.isFinite(value)) return String(value)
   if (typeof value !== 'string') throw mustBeString(field)
-  return value.trim()
+  return boundedText(field, value.trim())
 }
 
 /**
@@ -168,7 +169,33 @@ export async function paylocityEmployeeChange(
       throw new AppError('paylocity_fetch_failed', { reason: error.message, cause: error })
     throw error
   }
+  const unusable = unstorableField(employee)
+  if (unusable !== null) {
+    throw new AppError('paylocity_fetch_failed', {
+      reason: `the employee record from Paylocity has a ${unusable} that cannot be stored (a NUL character, or over ${MAX_FIELD_LENGTH} characters)`,
+    })
+  }
   return fromWeblinkEmployee(ref, employee)
+}
+
+/** The first of the employee's fields that cannot be stored (the vendor's answer meets the same bounds as a body), or null. */
+function unstorableField(employee: PaylocityEmployee): string | null {
+  const fields = {
+    firstName: employee.firstName,
+    lastName: employee.lastName,
+    preferredName: employee.displayName,
+    emailAddress: employee.email,
+    mobilePhone: employee.mobile,
+  }
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === null) continue
+    try {
+      boundedText(field, value)
+    } catch {
+      return field
+    }
+  }
+  return null
 }
 
 /**

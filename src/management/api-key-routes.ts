@@ -3,7 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { createApiKey, listApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { createApiKey, listApiKeys, MAX_KEY_NAME, parseDuration, revokeApiKey } from '../auth/api-keys.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
 import { errors, Nullable } from './schemas.js'
@@ -28,11 +28,13 @@ const CreatedApiKey = Type.Object({
 
 const NewApiKeyBody = Type.Object(
   {
-    name: Type.String({ description: 'What the key is for, e.g. servicenow' }),
+    name: Type.String({ description: 'What the key is for, e.g. servicenow', maxLength: MAX_KEY_NAME }),
     management: Type.Optional(
       Type.Boolean({ description: 'The Management API option; default false', default: false }),
     ),
-    expires_in: Type.Optional(Type.String({ description: 'A lifetime such as 90d, 12h, 30m or 45s' })),
+    expires_in: Type.Optional(
+      Type.String({ description: 'A lifetime such as 90d, 12h, 30m or 45s, from 1s to 3650d (ten years)' }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -3,7 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { getDelivery, listDeliveries } from '../deliveries/deliveries.js'
+import { listDeliveries, readDelivery } from '../deliveries/deliveries.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
@@ -26,6 +26,12 @@ const DeliveryFields = {
   idempotency_key: Nullable(Type.String()),
   duration_ms: Type.Integer(),
   replay_of: Nullable(Type.String({ description: 'For a replay: the original delivery' })),
+  body_note: Nullable(
+    Type.String({
+      description:
+        'Set when the stored body is not the body as received (nested too deeply, numbers out of range) or there is none (not JSON, over 1 MiB): what was left out',
+    }),
+  ),
   created_at: Type.String({ format: 'date-time' }),
 }
 
@@ -33,7 +39,10 @@ export const DeliverySchema = Type.Object(DeliveryFields)
 
 const DeliveryWithBody = Type.Object({
   ...DeliveryFields,
-  request_body: Type.Unknown({ description: 'The JSON body received (never its headers); null if unread' }),
+  request_body: Type.Unknown({
+    description:
+      'The JSON body received (never its headers), with the value of every field whose name looks like a secret (password, secret, token, api_key, authorization, ...) at any depth shown as `********`; null if unread',
+  }),
 })
 
 const ReplaySchema = Type.Object({
@@ -78,13 +87,13 @@ export function deliveryRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'getDelivery',
-          summary: 'One delivery with the request body it received',
+          summary: 'One delivery with the request body it received (secret-looking fields masked)',
           params: IdParams,
           response: { 200: DeliveryWithBody, ...errors(404) },
         },
       },
       async (request) => {
-        const found = await getDelivery(services.database.db, callerOf(request).tenant.id, request.params.id)
+        const found = await readDelivery(services.database.db, callerOf(request).tenant.id, request.params.id)
         if (found === null) throw new AppError('not_found', { message: 'Delivery not found' })
         return found
       },

@@ -3,7 +3,7 @@
 import swagger from '@fastify/swagger'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { publicOrigin } from '../config.js'
-import { AppError } from '../errors.js'
+import { readBodiesAsJson } from '../http/json-body.js'
 import type { Services } from '../services.js'
 import { apiKeyRoutes } from './api-key-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
@@ -55,15 +55,7 @@ export function managementApi(services: Services, authenticate: (request: Fastif
  * A route that needs a body then answers `Request body must be a JSON object`.
  */
 function readEmptyBodyAsNone(api: FastifyInstance): void {
-  api.removeAllContentTypeParsers()
-  const parseJson = api.getDefaultJsonParser('error', 'error')
-  api.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8')
-    if (text.trim() === '') return done(null, undefined)
-    parseJson(request, text, (error, value) =>
-      error ? done(new AppError('body_not_object'), undefined) : done(null, value),
-    )
-  })
+  readBodiesAsJson(api, { emptyIsNone: true })
 }
 
 function openapiBase(services: Services) {

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../services.js'
 import { addRequester, listRequesters } from '../support/requesters.js'
+import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { errors, Nullable } from './schemas.js'
 
@@ -19,7 +20,10 @@ export const RequesterSchema = Type.Object({
 const NewRequesterBody = Type.Object(
   {
     email: Type.String({ description: 'Compared without case when a ticket arrives' }),
-    name: Type.Optional(Nullable(Type.String({ description: 'Full name' }))),
+    // The length is checked by addRequester (a maxLength inside a union would answer "must be a string or null").
+    name: Type.Optional(
+      Nullable(Type.String({ description: `Full name, at most ${MAX_FIELD_LENGTH} characters` })),
+    ),
   },
   { additionalProperties: false },
 )

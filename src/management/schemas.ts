@@ -7,7 +7,7 @@ export function errorBody(description: string) {
 }
 
 const ERROR_DESCRIPTIONS = {
-  400: 'Bad input; `error` says what to fix. Nothing was changed.',
+  400: 'Bad input (including a value out of bounds: a NUL character, a text too long, a number out of range, nesting deeper than 32 levels); `error` says what to fix. Nothing was changed.',
   401: 'No, a wrong, revoked or expired key, a key without the Management API option, another tenant, or a service account: always `{"error":"ERROR"}`.',
   404: "Not found in this tenant (another tenant's resources are never shown).",
   409: 'Already exists.',
@@ -17,13 +17,14 @@ const ERROR_DESCRIPTIONS = {
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS
 
 /**
- * The error answers of a route: 401 and 429 always, plus the ones named.
+ * The error answers of a route: 400 (any path, query or body value can be out of bounds), 401 and
+ * 429 always, plus the ones named.
  *
- * @example response: { 200: User, ...errors(400, 404) }
+ * @example response: { 200: User, ...errors(404) }
  */
 export function errors(...statuses: Array<Exclude<ErrorStatus, 401 | 429>>) {
   const out: Partial<Record<ErrorStatus, ReturnType<typeof errorBody>>> = {}
-  for (const status of [...statuses, 401, 429] as ErrorStatus[]) {
+  for (const status of [400, ...statuses, 401, 429] as ErrorStatus[]) {
     out[status] = errorBody(ERROR_DESCRIPTIONS[status])
   }
   return out

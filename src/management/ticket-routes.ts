@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../services.js'
 import { getTicket, listTickets } from '../support/tickets.js'
+import { MAX_TICKET_NUMBER } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { errors, Limit, Nullable } from './schemas.js'
 
@@ -56,7 +57,7 @@ export function ticketRoutes(services: Services) {
           tags,
           operationId: 'getTicket',
           summary: 'One ticket by number, with its comments in order',
-          params: Type.Object({ number: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+          params: Type.Object({ number: Type.Integer({ minimum: 1, maximum: MAX_TICKET_NUMBER }) }),
           response: { 200: TicketWithComments, ...errors(400, 404) },
         },
       },

@@ -10,11 +10,13 @@ import {
   findUserById,
   findUsersByEmployeeId,
   listUsers,
+  MAX_PASSWORD,
   setPassword,
   type UserDetails,
 } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
+import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { errors, Nullable } from './schemas.js'
 
@@ -53,9 +55,9 @@ const UserQuery = Type.Object(
 const NewUserBody = Type.Object(
   {
     email: Type.String({ description: 'Also the login ID' }),
-    first_name: Type.Optional(Type.String()),
-    last_name: Type.Optional(Type.String()),
-    display_name: Type.Optional(Type.String()),
+    first_name: Type.Optional(Type.String({ maxLength: MAX_FIELD_LENGTH })),
+    last_name: Type.Optional(Type.String({ maxLength: MAX_FIELD_LENGTH })),
+    display_name: Type.Optional(Type.String({ maxLength: MAX_FIELD_LENGTH })),
     service_account: Type.Optional(
       Type.Boolean({ description: 'A service account signs webhooks in with its email and password' }),
     ),
@@ -68,14 +70,18 @@ const NewUserBody = Type.Object(
     password: Type.Optional(
       Type.String({
         description:
-          'Required for a service account or an administrator (8 characters or more); stored as scrypt',
+          'Required for a service account or an administrator (8 to 1024 characters); stored as scrypt',
+        maxLength: MAX_PASSWORD,
       }),
     ),
   },
   { additionalProperties: false },
 )
 
-const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false })
+const PasswordBody = Type.Object(
+  { password: Type.String({ description: '8 to 1024 characters', maxLength: MAX_PASSWORD }) },
+  { additionalProperties: false },
+)
 const IdParams = Type.Object({ id: Type.String() })
 
 export function userRoutes(services: Services) {

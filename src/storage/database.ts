@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { GroupCommitter } from './group-commit.js'
 import type { Schema } from './schema.js'
+import { isStorageFailure } from './storage-errors.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 /** A connection inside a transaction (Kysely's Transaction on PostgreSQL, the batch's connection on SQLite). */
@@ -23,6 +24,15 @@ export interface Database {
    * `work` must not wait on anything but this database: it may share its transaction with others.
    */
   transaction<T>(work: (trx: Tx) => Promise<T>): Promise<T>
+  /**
+   * Proves the database takes writes now: one small committed write (and, when `thorough`, one
+   * that needs room to grow). On SQLite a failure reopens the connections first and tries again:
+   * a file that was read-only when opened stays read-only on its connection even once it is made
+   * writable. Throws when the database cannot be written. See http/readiness.ts.
+   */
+  probeWrite(thorough: boolean): Promise<void>
+  /** When (Date.now()) a transaction last failed because the database could not be written or reached; 0 if never. */
+  lastStorageFailureAt(): number
   close(): Promise<void>
 }
 
@@ -60,17 +70,35 @@ export function isUniqueViolation(error: unknown): boolean {
 function openSqlite(path: string, options: DatabaseOptions): Database {
   const memory = path === ':memory:' || path === ''
   if (!memory) mkdirSync(dirname(path), { recursive: true })
-  const writer = connectSqlite(memory ? ':memory:' : path, options)
-  const writeDb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) })
-  const reader = memory ? writer : connectSqlite(path, options)
-  const readDb = memory
-    ? writeDb
-    : new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(reader) }) })
+  const writer = withStatementCache(connectSqlite(memory ? ':memory:' : path, options))
+  const writeDb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: writer }) })
+  const reader = memory ? writer : withStatementCache(connectSqlite(path, options))
+  const readDb = memory ? writeDb : new Kysely<Schema>({ dialect: new SqliteDialect({ database: reader }) })
   const committer = new GroupCommitter(writeDb)
+  const failures = new StorageFailures()
+  const probe = (thorough: boolean) => committer.run((trx) => writeProbe(trx, thorough))
+  /** New connections in place of the old ones, each swapped while Kysely holds its connection (no query runs on it). */
+  const reopen = async () => {
+    await writeDb.connection().execute(async () => writer.swap(connectSqlite(path, options)))
+    if (readDb !== writeDb)
+      await readDb.connection().execute(async () => reader.swap(connectSqlite(path, options)))
+  }
   return {
     dialect: 'sqlite',
     db: readDb,
-    transaction: (work) => committer.run(work),
+    transaction: (work) => failures.watch(committer.run(work)),
+    async probeWrite(thorough) {
+      try {
+        await probe(thorough)
+      } catch (error) {
+        // Only a connection opened while the file was read-only heals by reopening; a full disk does not.
+        if (memory || !/^SQLITE_(READONLY|CANTOPEN)/.test(String((error as { code?: unknown }).code)))
+          throw error
+        await reopen()
+        await probe(thorough)
+      }
+    },
+    lastStorageFailureAt: () => failures.lastAt,
     async close() {
       await committer.drain()
       if (readDb !== writeDb) await readDb.destroy()
@@ -98,8 +126,10 @@ function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Da
 /**
  * better-sqlite3 compiles a statement on every `prepare`; Kysely prepares every query. Keeping the
  * compiled statements (the service issues a few dozen distinct queries) saves most of that cost.
+ * `swap` replaces the connection (and forgets its statements), for a reopen.
  */
-function withStatementCache(connection: BetterSqlite3.Database) {
+function withStatementCache(first: BetterSqlite3.Database) {
+  let connection = first
   const statements = new Map<string, BetterSqlite3.Statement>()
   return {
     close: () => connection.close(),
@@ -112,6 +142,44 @@ function withStatementCache(connection: BetterSqlite3.Database) {
       }
       return statement
     },
+    swap(next: BetterSqlite3.Database) {
+      const old = connection
+      connection = next
+      statements.clear()
+      old.close()
+    },
+  }
+}
+
+/** The readiness probe's own row; `grow` rows live only inside one probe's transaction. */
+const PROBE_ROW = 'probe'
+/** What the thorough probe writes: enough pages that a database which cannot grow refuses it. */
+const GROWTH_FILLER = 'x'.repeat(64 * 1024)
+
+/** One small committed write; when `thorough`, also a 64 KiB row written and deleted in the same transaction. */
+async function writeProbe(trx: Tx, thorough: boolean): Promise<void> {
+  const at = new Date().toISOString()
+  await trx
+    .insertInto('readiness_probe')
+    .values({ id: PROBE_ROW, at, filler: null })
+    .onConflict((c) => c.column('id').doUpdateSet({ at }))
+    .execute()
+  if (thorough) {
+    const id = `grow-${process.pid}-${Date.now()}`
+    await trx.insertInto('readiness_probe').values({ id, at, filler: GROWTH_FILLER }).execute()
+    await trx.deleteFrom('readiness_probe').where('id', '=', id).execute()
+  }
+}
+
+/** Remembers when a transaction last failed because the database could not be written or reached. */
+class StorageFailures {
+  lastAt = 0
+
+  watch<T>(work: Promise<T>): Promise<T> {
+    return work.catch((error: unknown) => {
+      if (isStorageFailure(error)) this.lastAt = Date.now()
+      throw error
+    })
   }
 }
 
@@ -124,10 +192,14 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+  const failures = new StorageFailures()
   return {
     dialect: 'postgres',
     db,
-    transaction: (work) => db.transaction().execute(work),
+    transaction: (work) => failures.watch(db.transaction().execute(work)),
+    // PostgreSQL grows its own files; one committed write shows read-only, permission and disk failures.
+    probeWrite: () => db.transaction().execute((trx) => writeProbe(trx, false)),
+    lastStorageFailureAt: () => failures.lastAt,
     close: () => db.destroy(),
   }
 }

@@ -112,6 +112,8 @@ export interface DeliveryTable {
   duration_ms: number
   /** The JSON body as received, so a failed delivery can be replayed. */
   request_body: string | null
+  /** Set when request_body is not the body as received (too deep, not JSON, too large): what was left out. */
+  request_body_note: string | null
   replay_of: string | null
   created_at: Timestamp
 }
@@ -135,6 +137,14 @@ export interface SessionTable {
   expires_at: Timestamp
 }
 
+/** One row that /readyz writes (at most once a second) to prove the database takes writes. */
+export interface ReadinessProbeTable {
+  id: string
+  at: Timestamp
+  /** Only for the probe that checks the database can still grow (SQLite, after a failed write). */
+  filler: string | null
+}
+
 export interface Schema {
   tenants: TenantTable
   api_keys: ApiKeyTable
@@ -146,4 +156,5 @@ export interface Schema {
   deliveries: DeliveryTable
   destinations: DestinationTable
   sessions: SessionTable
+  readiness_probe: ReadinessProbeTable
 }

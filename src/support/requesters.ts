@@ -4,6 +4,7 @@ import { isEmail } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Database, Db } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
+import { boundedText } from '../value-bounds.js'
 
 export interface Requester {
   email: string
@@ -24,6 +25,7 @@ export async function addRequester(
 ): Promise<Requester> {
   const trimmed = email.trim()
   if (!isEmail(trimmed)) throw new AppError('invalid_email')
+  if (name !== null) boundedText('name', name.trim())
   const row = {
     tenant_id: tenantId,
     email_key: trimmed.toLowerCase(),

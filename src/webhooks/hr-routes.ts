@@ -15,6 +15,7 @@ import type { AdapterContext } from '../hr-vendors/index.js'
 import { BODY_LIMIT } from '../http/body-limit.js'
 import type { Services } from '../services.js'
 import type { Tx } from '../storage/database.js'
+import { requireStorable } from '../value-bounds.js'
 import type { JsonObject } from './fields.js'
 import { runWebhook, type WebhookAnswer, type WebhookCall, type WebhookResult } from './run-webhook.js'
 import { signedSenders } from './signed-senders.js'
@@ -71,7 +72,19 @@ export async function provision(
   body: JsonObject,
   options: { inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void> } = {},
 ): Promise<ProvisioningOutcome[]> {
-  const adapted = await destination.vendor.adapt(endpoint, body, adapterContext(services, destination))
+  const context = adapterContext(services, destination)
+  // After the adapter's own checks (required fields in order, their types and lengths), and before
+  // anything is read or written: the whole body must be storable (no NUL, no number out of range,
+  // not nested too deeply), whatever the HR system. An adapter that looks the user up before calling
+  // its vendor's API gets the check before that lookup.
+  const adapted = await destination.vendor.adapt(endpoint, body, {
+    ...context,
+    ensureKnown: (ref) => {
+      requireStorable(body)
+      return context.ensureKnown(ref)
+    },
+  })
+  requireStorable(body)
   const commands = Array.isArray(adapted) ? adapted : [adapted]
   return applyHrCommands(services.database, targetOf(destination), commands, options)
 }

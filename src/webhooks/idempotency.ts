@@ -1,5 +1,6 @@
 /** The Idempotency-Key header: a repeat within 24 hours answers what the first call answered. */
 import { createHash } from 'node:crypto'
+import { storedBody } from '../deliveries/stored-body.js'
 import { AppError } from '../errors.js'
 import type { Db, Tx } from '../storage/database.js'
 
@@ -19,9 +20,19 @@ export function readIdempotencyKey(header: string | string[] | undefined): strin
   return value
 }
 
-/** What identifies "the same request": the endpoint and the body as parsed (whitespace does not count). */
+/**
+ * What identifies "the same request": the endpoint and the body as parsed (whitespace does not
+ * count). Serialised as the delivery log stores it, so a body nested too deeply for JSON.stringify
+ * still has a hash (such a body is refused later, and a refusal is never kept).
+ */
 export function requestHash(endpoint: string, body: unknown): string {
-  return createHash('sha256').update(endpoint).update('\n').update(JSON.stringify(body)).digest('hex')
+  const { text, note } = storedBody(body)
+  return createHash('sha256')
+    .update(endpoint)
+    .update('\n')
+    .update(text ?? '')
+    .update(note === null ? '' : `\n${note}`)
+    .digest('hex')
 }
 
 /**

@@ -59,6 +59,12 @@ export async function replayDelivery(
     // Refused before its body was read (credentials, size): there is nothing to run again.
     throw new AppError('bad_request', { message: 'This delivery has no stored request body to replay' })
   }
+  if (delivery.body_note !== null) {
+    // The stored body is a trimmed copy (too deep, numbers out of range): running it would not be a replay.
+    throw new AppError('bad_request', {
+      message: 'The body of this delivery was not kept as received, so it cannot be replayed',
+    })
+  }
   const original =
     delivery.replay_of === null
       ? delivery

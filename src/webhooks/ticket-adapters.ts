@@ -1,6 +1,7 @@
 /** ServiceNow and Generic TICKETS bodies turned into one CreateTicket command. */
 import { toPriority } from '../support/priority.js'
 import { type CreateTicket, fieldLine } from '../support/tickets.js'
+import { boundedText, requireStorable } from '../value-bounds.js'
 import { isMissing, type JsonObject, optionalString, requireStrings } from './fields.js'
 
 /**
@@ -21,15 +22,21 @@ export function firstComment(
   return parts.length > 0 ? parts.join('\n') : subject
 }
 
-/** ServiceNow: `requester_email`, `short_description` required; repeats found by `sys_id`, else `number`. */
+/**
+ * ServiceNow: `requester_email`, `short_description` required; repeats found by `sys_id`, else
+ * `number` (each at most 255 characters: they are indexed). After the required fields, the whole
+ * body must be storable (no NUL, no number out of range, not nested too deeply).
+ */
 export function fromServiceNow(body: JsonObject): CreateTicket {
   const { requester_email, short_description } = requireStrings(body, [
     'requester_email',
     'short_description',
   ])
   const description = optionalString(body, 'description')
-  const sysId = isMissing(body.sys_id) ? null : scalarText(body.sys_id)
-  const number = isMissing(body.number) ? null : scalarText(body.number)
+  // Before any value is turned into text: a body nested thousands deep would overflow JSON.stringify.
+  requireStorable(body)
+  const sysId = isMissing(body.sys_id) ? null : boundedText('sys_id', scalarText(body.sys_id))
+  const number = isMissing(body.number) ? null : boundedText('number', scalarText(body.number))
   const dedupeKey =
     sysId !== null ? `servicenow:sys_id:${sysId}` : number !== null ? `servicenow:number:${number}` : null
   return {
@@ -44,13 +51,14 @@ export function fromServiceNow(body: JsonObject): CreateTicket {
   }
 }
 
-/** Generic: `title`, `description`, `requester_email` required, in that order. */
+/** Generic: `title`, `description`, `requester_email` required, in that order; then the whole body must be storable. */
 export function fromGenericTicket(body: JsonObject): CreateTicket {
   const { title, description, requester_email } = requireStrings(body, [
     'title',
     'description',
     'requester_email',
   ])
+  requireStorable(body)
   return {
     source: 'generic',
     subject: title,
