@@ -23,6 +23,11 @@ export interface Config {
   authFailuresPerMinute: number
   sqliteSynchronous: 'NORMAL' | 'FULL'
   pgSchema: string | undefined
+  /**
+   * OPTIMALCLOUD_ALLOW_PRIVATE_CONNECTORS=true: connectors may call plain http and private,
+   * loopback and reserved addresses (local development and tests only; logged as a warning at start).
+   */
+  allowPrivateConnectors: boolean
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/optimalcloud.db'
@@ -52,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authFailuresPerMinute: 30,
     sqliteSynchronous: env.OPTIMALCLOUD_SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
     pgSchema: env.OPTIMALCLOUD_PG_SCHEMA || undefined,
+    allowPrivateConnectors: env.OPTIMALCLOUD_ALLOW_PRIVATE_CONNECTORS === 'true',
     ...overrides,
   }
 }

@@ -1,5 +1,6 @@
 /** The Provisioning Manager: provisioning destinations (Generic HR, Paylocity), their settings and webhook URLs. */
 import { type Config, publicOrigin } from '../config.js'
+import { checkOutboundUrl, type OutboundPolicy } from '../connectors/http/outbound-policy.js'
 import type { PaylocitySettings } from '../connectors/paylocity-client.js'
 import { AppError } from '../errors.js'
 import { randomToken } from '../ids.js'
@@ -18,6 +19,8 @@ export type LoginIdSource = 'email' | 'employee_id'
 export const PLUGIN_ID_PATTERN = /^[A-Za-z0-9]{24,64}$/
 
 const SECRET_KEYS = new Set(['client_secret'])
+/** Settings that are addresses a connector calls: https URLs of public hosts (the outbound URL policy). */
+const URL_KEYS = new Set(['token_url', 'api_base_url'])
 const SETTING_KEYS: Record<DestinationType, readonly string[]> = {
   'generic-hr': ['login_id'],
   paylocity: ['login_id', 'client_id', 'client_secret', 'token_url', 'api_base_url'],
@@ -69,7 +72,12 @@ export interface DestinationChange {
   enabled?: boolean
 }
 
-type DestinationServices = { config: Config; database: Database; destinations: DestinationDirectory }
+type DestinationServices = {
+  config: Config
+  database: Database
+  destinations: DestinationDirectory
+  outbound: OutboundPolicy
+}
 
 /**
  * The three HR webhook URLs, at the tenant's public origin (see publicOrigin).
@@ -96,6 +104,7 @@ export async function createDestination(
   const type = readType(input.type)
   const name = readName(input.name)
   const settings = mergeSettings(services.config, type, {}, input.settings ?? {}, false)
+  await checkUrlSettings(services.outbound, input.settings ?? {})
   const now = new Date().toISOString()
   const row: DestinationTable = {
     id: randomToken(32),
@@ -147,6 +156,8 @@ export async function updateDestination(
   change: DestinationChange,
 ): Promise<DestinationView> {
   const name = change.name === undefined ? undefined : readName(change.name)
+  // Before the transaction: the check waits on DNS.
+  await checkUrlSettings(services.outbound, change.settings ?? {})
   const view = await services.database.transaction(async (trx) => {
     const row = await requireRow(trx, tenant.id, pluginId)
     const type = readType(row.type)
@@ -363,9 +374,6 @@ function checkValue(config: Config, key: string, value: string): string {
       if (value !== 'email' && value !== 'employee_id')
         throw new AppError('bad_request', { message: 'Setting login_id must be email or employee_id' })
       return value
-    case 'token_url':
-    case 'api_base_url':
-      return checkUrl(key, value)
     case 'client_secret':
       return secretBox(config.secretKey()).encrypt(value)
     default:
@@ -373,17 +381,11 @@ function checkValue(config: Config, key: string, value: string): string {
   }
 }
 
-function checkUrl(key: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new AppError('bad_request', { message: `Setting ${key} must be an http(s) URL` })
+/** The URL settings being set must be https URLs of public hosts (400 naming the setting otherwise). */
+async function checkUrlSettings(policy: OutboundPolicy, changes: Record<string, unknown>): Promise<void> {
+  for (const [key, value] of Object.entries(changes)) {
+    if (URL_KEYS.has(key) && typeof value === 'string' && value.trim() !== '') {
+      await checkOutboundUrl(policy, `Setting ${key}`, value)
+    }
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '') {
-    throw new AppError('bad_request', {
-      message: `Setting ${key} must be an http(s) URL without credentials`,
-    })
-  }
-  return value
 }

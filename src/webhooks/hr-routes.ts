@@ -93,7 +93,8 @@ export async function provision(
           await requireLinkedUser(database.db, target, ref)
         },
         // Two attempts each for the token and the employee must fit in the ~20 s a webhook sender waits.
-        client: (settings) => new PaylocityClient(settings, { timeoutMs: PAYLOCITY_TIMEOUT_MS }),
+        client: (settings) =>
+          new PaylocityClient(settings, { timeoutMs: PAYLOCITY_TIMEOUT_MS, policy: services.outbound }),
       })
       return modifyUser(database, target, command, options)
     }
