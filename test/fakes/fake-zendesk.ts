@@ -1,5 +1,6 @@
 // A local HTTP server that answers like Zendesk's Support API (users search, tickets, comments, safe updates), with programmable faults.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
@@ -66,11 +67,14 @@ export interface FakeZendeskOptions {
   firstTicketId?: number
   /** Search page size, 100 like Zendesk unless a test wants to see pagination. */
   pageSize?: number
+  /** Serve https with this key and certificate (test/helpers/test-tls.ts) instead of plain http. */
+  tls?: { key: string; cert: string }
 }
 
 export interface FakeZendesk {
-  /** Base URL, e.g. http://127.0.0.1:54321 */
+  /** Base URL, e.g. http://127.0.0.1:54321 (https with the tls option) */
   url: string
+  port: number
   email: string
   apiToken: string
   users: FakeZendeskUser[]
@@ -111,12 +115,13 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
   let nextTicketId = opts.firstTicketId ?? 35437
   let baseUrl = ''
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, { status: 500, body: { error: 'InternalError' } })
       else res.destroy()
     })
-  })
+  }
+  const server = opts.tls === undefined ? createServer(listener) : createTlsServer(opts.tls, listener)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req)
@@ -379,10 +384,11 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const address = server.address() as AddressInfo
-  baseUrl = `http://127.0.0.1:${address.port}`
+  baseUrl = `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${address.port}`
 
   return {
     url: baseUrl,
+    port: address.port,
     email,
     apiToken,
     users,

@@ -27,6 +27,8 @@ export interface OutboundPolicy {
   readonly isAllowedAddress: (address: string) => boolean
   /** PEM certificates trusted instead of the system's (tests with a local https fake); unset in production. */
   readonly ca?: string | undefined
+  /** How long a save waits for DNS before accepting the name (default 3000 ms). */
+  readonly saveLookupTimeoutMs: number
 }
 
 export interface OutboundPolicyOptions {
@@ -34,11 +36,12 @@ export interface OutboundPolicyOptions {
   resolve?: Resolver
   isAllowedAddress?: (address: string) => boolean
   ca?: string
+  saveLookupTimeoutMs?: number
 }
 
 // A save waits this long for DNS at most: the check is advisory there (the call-time check is the
 // one that holds), and a slow resolver must not turn a settings form into a hang.
-const SAVE_LOOKUP_TIMEOUT_MS = 3000
+const DEFAULT_SAVE_LOOKUP_TIMEOUT_MS = 3000
 
 // 2000::/3 is the only IPv6 space that is routed on the internet; everything outside it (the
 // deprecated IPv4-compatible ::a.b.c.d, discard, site-local...) is refused unless named below.
@@ -59,6 +62,7 @@ export function outboundPolicy(options: OutboundPolicyOptions = {}): OutboundPol
     resolve: options.resolve ?? systemResolver,
     isAllowedAddress: options.isAllowedAddress ?? (allowPrivate ? () => true : isPublicAddress),
     ca: options.ca,
+    saveLookupTimeoutMs: options.saveLookupTimeoutMs ?? DEFAULT_SAVE_LOOKUP_TIMEOUT_MS,
   }
 }
 
@@ -137,7 +141,7 @@ export function urlProblem(policy: OutboundPolicy, url: URL): UrlProblem | null 
 /**
  * The save-time check of a URL setting (every connector's URL settings go through it): `400` naming
  * the setting when the URL is not https, carries credentials, or its host is, or resolves to, an
- * address that is not public. A name that does not resolve at all (or not within 3 s) is accepted:
+ * address that is not public. A name that does not resolve at all (or not in time) is accepted:
  * the call-time check after resolution is the one that holds, and the server may see a DNS the
  * saving process does not (the CLI on another machine, a name not published yet).
  *
@@ -167,7 +171,7 @@ export async function checkOutboundUrl(
   }
   if (problem !== null) throw refuse()
   if (policy.allowPrivate || literalAddress(url.hostname) !== null) return
-  const addresses = await resolveWithin(policy, url.hostname, SAVE_LOOKUP_TIMEOUT_MS)
+  const addresses = await resolveWithin(policy, url.hostname, policy.saveLookupTimeoutMs)
   if (addresses.some(({ address }) => !policy.isAllowedAddress(address))) throw refuse()
 }
 
