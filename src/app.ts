@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import type { Principal } from './auth/authenticator.js'
 import { AppError } from './errors.js'
 import { authenticateHook } from './http/authenticate.js'
+import { BODY_LIMIT } from './http/body-limit.js'
 import { errorHandler } from './http/error-handler.js'
 import { registerMetrics } from './http/metrics.js'
 import { requestIdFor } from './http/request-id.js'
@@ -27,7 +28,7 @@ declare module 'fastify' {
   }
 }
 
-export const BODY_LIMIT = 1024 * 1024
+export { BODY_LIMIT } from './http/body-limit.js'
 export const API_PREFIX = '/v5.0/mgmt/api/v1.0'
 
 export interface AppOptions {

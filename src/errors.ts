@@ -17,6 +17,7 @@ export const errorCatalog = {
   user_create_failed: { status: 400, message: 'Failed to create user in the OptimalCloud' },
   user_update_failed: { status: 400, message: 'Failed to update user in the OptimalCloud' },
   paylocity_fetch_failed: { status: 400, message: 'Failed to fetch the employee from Paylocity' },
+  bamboohr_fetch_failed: { status: 400, message: 'Failed to fetch the employee from BambooHR' },
   invalid_email: { status: 400, message: 'email must be a valid email address' },
   not_found: { status: 404, message: 'Not found' },
   conflict: { status: 409, message: 'Already exists' },

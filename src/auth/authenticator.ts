@@ -9,6 +9,8 @@ export type Principal =
   | { kind: 'service_account'; id: string; tenantId: string }
   /** An administrator signed in to the web console (replays made there are logged under this name). */
   | { kind: 'console_admin'; id: string; tenantId: string }
+  /** An HR system that signed its call with its destination's secret (BambooHR); `id` is the destination's. */
+  | { kind: 'signature'; id: string; tenantId: string }
 
 /** How a principal is named in the delivery log: its id, never its secret. */
 export function principalName(principal: Principal): string {

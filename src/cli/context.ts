@@ -68,13 +68,27 @@ export async function tenantNamed(services: Services, name: string | undefined):
 
 /** Reads a secret from standard input (first line, without its newline): never from arguments. */
 export async function readSecretFromStdin(what = 'password'): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write(`${what[0]?.toUpperCase() ?? ''}${what.slice(1)}: `)
+  const [line] = await readSecretLinesFromStdin([what])
+  return line ?? ''
+}
+
+/**
+ * One line of standard input for each secret named, in order (`--secret-stdin a --secret-stdin b`
+ * reads two lines); an empty line is refused, as is input with fewer lines than asked.
+ *
+ * @example const [apiKey, webhookSecret] = await readSecretLinesFromStdin(['api_key', 'webhook_secret'])
+ */
+export async function readSecretLinesFromStdin(whats: readonly string[]): Promise<string[]> {
+  const label = whats.join(', ')
+  if (process.stdin.isTTY) process.stderr.write(`${label[0]?.toUpperCase() ?? ''}${label.slice(1)}: `)
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  const text = Buffer.concat(chunks).toString('utf8')
-  const line = text.split(/\r?\n/)[0] ?? ''
-  if (line === '') throw new AppError('bad_request', { message: `No ${what} on standard input` })
-  return line
+  const lines = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)
+  return whats.map((what, index) => {
+    const line = lines[index] ?? ''
+    if (line === '') throw new AppError('bad_request', { message: `No ${what} on standard input` })
+    return line
+  })
 }
 
 /** Plain text for one object: `key: value` lines. */

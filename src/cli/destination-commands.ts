@@ -8,27 +8,40 @@ import {
   updateDestination,
 } from '../directory/destinations.js'
 import { AppError } from '../errors.js'
+import { DESTINATION_TYPES, HR_VENDORS, settingsOf, settingsSummary } from '../hr-vendors/index.js'
 import {
   type CommonOptions,
   common,
   describe,
-  readSecretFromStdin,
+  readSecretLinesFromStdin,
   table,
   tenantNamed,
   withServices,
 } from './context.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
-type SettingOptions = { set: string[]; clientSecretStdin?: boolean }
+type SettingOptions = { set: string[]; secretStdin: string[]; clientSecretStdin?: boolean }
 
 /** Collects repeated `--set KEY=VALUE` flags. */
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
 
+/** Every secret setting any vendor declares (the ones `--secret-stdin` may read). */
+const SECRET_SETTINGS = [
+  ...new Set(
+    Object.values(HR_VENDORS).flatMap((vendor) =>
+      settingsOf(vendor)
+        .filter((spec) => spec.secret === true)
+        .map((spec) => spec.key),
+    ),
+  ),
+]
+
 /**
- * `--set KEY=VALUE`... into an object; `--client-secret-stdin` reads the Paylocity client_secret from
- * standard input, so it stays out of shell history and process lists.
+ * `--set KEY=VALUE`... into an object; `--secret-stdin KEY` (repeatable) reads secret settings from
+ * standard input, one line each in the order given, so they stay out of shell history and process
+ * lists. `--client-secret-stdin` is `--secret-stdin client_secret`.
  */
 async function readSettings(options: SettingOptions): Promise<Record<string, string>> {
   const settings: Record<string, string> = {}
@@ -38,12 +51,22 @@ async function readSettings(options: SettingOptions): Promise<Record<string, str
       throw new AppError('bad_request', { message: `--set needs KEY=VALUE, got "${pair.split('=')[0]}"` })
     settings[pair.slice(0, equals).trim()] = pair.slice(equals + 1)
   }
-  if (options.clientSecretStdin === true) {
-    if (settings.client_secret !== undefined)
+  const fromStdin = [...options.secretStdin, ...(options.clientSecretStdin === true ? ['client_secret'] : [])]
+  for (const key of fromStdin) {
+    if (!SECRET_SETTINGS.includes(key))
       throw new AppError('bad_request', {
-        message: 'Give client_secret with --set or --client-secret-stdin, not both',
+        message: `--secret-stdin takes a secret setting (${SECRET_SETTINGS.join(', ')}), not ${key}`,
       })
-    settings.client_secret = await readSecretFromStdin('client secret')
+    if (settings[key] !== undefined)
+      throw new AppError('bad_request', {
+        message: `Give ${key} with --set or from standard input, not both`,
+      })
+  }
+  if (fromStdin.length > 0) {
+    const lines = await readSecretLinesFromStdin(fromStdin.map((key) => key.replaceAll('_', ' ')))
+    fromStdin.forEach((key, index) => {
+      settings[key] = lines[index] ?? ''
+    })
   }
   return settings
 }
@@ -59,37 +82,38 @@ function show(view: DestinationView): string {
     `  adduser:    ${view.urls.adduser}`,
     `  modifyuser: ${view.urls.modifyuser}`,
     `  deleteuser: ${view.urls.deleteuser}`,
+    ...(view.urls.events === undefined ? [] : [`  events:     ${view.urls.events}`]),
   ].join('\n')
 }
 
 function settingFlags(command: Command): Command {
   return (
     command
+      .option('--set <key=value>', `a setting (repeatable); ${settingsSummary()}`, collect, [])
+      // Arguments show up in process lists and shell history; stdin does not.
       .option(
-        '--set <key=value>',
-        'a setting (repeatable): login_id, client_id, client_secret, token_url, api_base_url',
+        '--secret-stdin <key>',
+        `read a secret setting (${SECRET_SETTINGS.join(', ')}) from standard input; repeatable, one line each`,
         collect,
         [],
       )
-      // Arguments show up in process lists and shell history; stdin does not.
-      .option(
-        '--client-secret-stdin',
-        'read the Paylocity client_secret from standard input instead of --set',
-      )
+      .option('--client-secret-stdin', 'same as --secret-stdin client_secret')
   )
 }
 
 export function registerDestinationCommands(program: Command): void {
-  const destination = program
-    .command('destination')
-    .description('provisioning destinations: where HR systems (Generic HR, Paylocity) send users')
+  const destination = program.command('destination').description(
+    `provisioning destinations: where HR systems (${Object.values(HR_VENDORS)
+      .map((vendor) => vendor.label)
+      .join(', ')}) send users`,
+  )
   common(
     settingFlags(
       destination
         .command('create')
         .description('create a destination and print its three HR webhook URLs')
         .requiredOption('--tenant <tenant>', 'tenant name')
-        .requiredOption('--type <type>', 'generic-hr or paylocity')
+        .requiredOption('--type <type>', DESTINATION_TYPES.join(' | '))
         .requiredOption('--name <name>', 'a name for administrators'),
     ),
   ).action(async (opts: TenantOptions & SettingOptions & { type: string; name: string }) => {

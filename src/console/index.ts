@@ -13,6 +13,7 @@ import { registerAdministrationPages } from './administration-page.js'
 import { field, sendPage } from './forms.js'
 import { html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
+import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
 import { registerUserPages } from './users-page.js'
@@ -109,6 +110,7 @@ export function consolePlugin(services: Services) {
     app.get('/', async (_request, reply) => reply.redirect('/console/administration', 303))
     registerLoginRoutes(app, services)
     registerAdministrationPages(app, services)
+    registerProvisioningPages(app, services)
     registerUserPages(app, services)
     registerSupportPages(app, services)
     registerActivityPages(app, services)

@@ -1,30 +1,27 @@
-/** The Provisioning Manager: provisioning destinations (Generic HR, Paylocity), their settings and webhook URLs. */
+/** The Provisioning Manager: provisioning destinations of every HR vendor, their settings and webhook URLs. */
 import { type Config, publicOrigin } from '../config.js'
 import { checkOutboundUrl, type OutboundPolicy } from '../connectors/http/outbound-policy.js'
-import type { PaylocitySettings } from '../connectors/paylocity-client.js'
 import { AppError } from '../errors.js'
+import {
+  type DestinationType,
+  HR_VENDORS,
+  type HrVendor,
+  hrVendor,
+  type LoginIdSource,
+  type SettingSpec,
+  settingsOf,
+} from '../hr-vendors/index.js'
 import { randomToken } from '../ids.js'
 import { secretBox } from '../secrets.js'
 import type { Database, Db } from '../storage/database.js'
 import type { DestinationTable } from '../storage/schema.js'
 import type { Tenant } from '../tenancy/tenants.js'
 
-export const DESTINATION_TYPES = ['generic-hr', 'paylocity'] as const
-export type DestinationType = (typeof DESTINATION_TYPES)[number]
-
-/** Which user field becomes the login ID of the users a destination makes. */
-export type LoginIdSource = 'email' | 'employee_id'
+export { DESTINATION_TYPES, type DestinationType, type LoginIdSource } from '../hr-vendors/index.js'
 
 /** The plugin_id is the destination's primary key: 32 base62 characters (about 190 bits), so it cannot be guessed. */
 export const PLUGIN_ID_PATTERN = /^[A-Za-z0-9]{24,64}$/
 
-const SECRET_KEYS = new Set(['client_secret'])
-/** Settings that are addresses a connector calls: https URLs of public hosts (the outbound URL policy). */
-const URL_KEYS = new Set(['token_url', 'api_base_url'])
-const SETTING_KEYS: Record<DestinationType, readonly string[]> = {
-  'generic-hr': ['login_id'],
-  paylocity: ['login_id', 'client_id', 'client_secret', 'token_url', 'api_base_url'],
-}
 const MASK = '********'
 const MAX_NAME = 200
 const MAX_SETTING = 2000
@@ -33,6 +30,8 @@ export interface DestinationUrls {
   adduser: string
   modifyuser: string
   deleteuser: string
+  /** Only for vendors that post every event to one URL (BambooHR). */
+  events?: string
 }
 
 /** A destination as the CLI, the management API and the console show it: secrets never appear. */
@@ -41,7 +40,7 @@ export interface DestinationView {
   type: DestinationType
   name: string
   enabled: boolean
-  /** `client_secret`, when set, reads `********`. */
+  /** Every setting that is set; secret ones (`client_secret`, ...) read `********`. */
   settings: Record<string, string>
   has_client_secret: boolean
   urls: DestinationUrls
@@ -49,19 +48,21 @@ export interface DestinationView {
   updated_at: string
 }
 
-/** What a webhook call needs of its destination; the client secret stays sealed until it is used. */
+/** What a webhook call needs of its destination; secret settings stay sealed until they are used. */
 export interface ResolvedDestination {
   id: string
   tenantId: string
   type: DestinationType
+  vendor: HrVendor
   loginId: LoginIdSource
-  paylocity: { clientId: string; sealedSecret: string; tokenUrl?: string; apiBaseUrl?: string } | null
+  /** The stored settings; secret values are sealed (`enc:v1:…`), see unsealSetting. */
+  settings: Readonly<Record<string, string>>
 }
 
 export interface NewDestination {
   type: string
   name: string
-  /** Plain values; `client_secret` is sealed before it is stored. */
+  /** Plain values; secret settings are sealed before they are stored. */
   settings?: Record<string, unknown>
 }
 
@@ -80,14 +81,24 @@ type DestinationServices = {
 }
 
 /**
- * The three HR webhook URLs, at the tenant's public origin (see publicOrigin).
+ * The HR webhook URLs of a destination of `vendor`, at the tenant's public origin (see publicOrigin).
  *
- * @example destinationUrls(config, 'acme', pluginId).adduser
+ * @example destinationUrls(config, 'acme', pluginId, HR_VENDORS.paylocity).adduser
  * // 'https://acme.theoptimalcloud.com/v5.0/mgmt/api/v1.0/webhooks/provisioning/<plugin_id>/adduser'
  */
-export function destinationUrls(config: Config, tenantName: string, pluginId: string): DestinationUrls {
+export function destinationUrls(
+  config: Config,
+  tenantName: string,
+  pluginId: string,
+  vendor: HrVendor = HR_VENDORS['generic-hr'],
+): DestinationUrls {
   const base = `${publicOrigin(config, tenantName)}/v5.0/mgmt/api/v1.0/webhooks/provisioning/${pluginId}`
-  return { adduser: `${base}/adduser`, modifyuser: `${base}/modifyuser`, deleteuser: `${base}/deleteuser` }
+  return {
+    adduser: `${base}/adduser`,
+    modifyuser: `${base}/modifyuser`,
+    deleteuser: `${base}/deleteuser`,
+    ...(vendor.endpoints.includes('events') ? { events: `${base}/events` } : {}),
+  }
 }
 
 /**
@@ -101,15 +112,15 @@ export async function createDestination(
   tenant: Tenant,
   input: NewDestination,
 ): Promise<DestinationView> {
-  const type = readType(input.type)
+  const vendor = hrVendor(input.type)
   const name = readName(input.name)
-  const settings = mergeSettings(services.config, type, {}, input.settings ?? {}, false)
-  await checkUrlSettings(services.outbound, input.settings ?? {})
+  const settings = mergeSettings(services.config, vendor, {}, input.settings ?? {}, false)
+  await checkUrlSettings(services.outbound, vendor, input.settings ?? {})
   const now = new Date().toISOString()
   const row: DestinationTable = {
     id: randomToken(32),
     tenant_id: tenant.id,
-    type,
+    type: vendor.type,
     name,
     settings: JSON.stringify(settings),
     enabled: 1,
@@ -156,16 +167,19 @@ export async function updateDestination(
   change: DestinationChange,
 ): Promise<DestinationView> {
   const name = change.name === undefined ? undefined : readName(change.name)
-  // Before the transaction: the check waits on DNS.
-  await checkUrlSettings(services.outbound, change.settings ?? {})
+  if (change.settings !== undefined) {
+    // Before the transaction: the check waits on DNS. A destination's type never changes.
+    const current = await requireRow(services.database.db, tenant.id, pluginId)
+    await checkUrlSettings(services.outbound, hrVendor(current.type), change.settings)
+  }
   const view = await services.database.transaction(async (trx) => {
     const row = await requireRow(trx, tenant.id, pluginId)
-    const type = readType(row.type)
+    const vendor = hrVendor(row.type)
     const settings =
       change.settings === undefined
         ? row.settings
         : JSON.stringify(
-            mergeSettings(services.config, type, parseStored(row.settings), change.settings, true),
+            mergeSettings(services.config, vendor, parseStored(row.settings), change.settings, true),
           )
     const next: DestinationTable = {
       ...row,
@@ -186,28 +200,16 @@ export async function updateDestination(
   return view
 }
 
-/** The Paylocity API settings with the client secret unsealed, or null when the destination has none. */
-export function paylocityApiSettings(
-  config: Config,
-  destination: ResolvedDestination,
-): PaylocitySettings | null {
-  const api = destination.paylocity
-  if (api === null) return null
-  let clientSecret: string
-  try {
-    clientSecret = secretBox(config.secretKey()).decrypt(api.sealedSecret)
-  } catch {
-    throw new AppError('paylocity_fetch_failed', {
-      reason:
-        'the stored client_secret cannot be decrypted (was OPTIMALCLOUD_SECRET_KEY changed?); set it again',
-    })
-  }
-  return {
-    clientId: api.clientId,
-    clientSecret,
-    ...(api.tokenUrl === undefined ? {} : { tokenUrl: api.tokenUrl }),
-    ...(api.apiBaseUrl === undefined ? {} : { apiBaseUrl: api.apiBaseUrl }),
-  }
+/**
+ * A secret setting of a destination unsealed, or null when it is not set. Throws when the stored value
+ * cannot be unsealed (OPTIMALCLOUD_SECRET_KEY changed): the vendor turns that into its own failure.
+ *
+ * @example unsealSetting(config, destination, 'client_secret')
+ */
+export function unsealSetting(config: Config, destination: ResolvedDestination, key: string): string | null {
+  const sealed = destination.settings[key]
+  if (sealed === undefined) return null
+  return secretBox(config.secretKey()).decrypt(sealed)
 }
 
 /**
@@ -254,23 +256,15 @@ export class DestinationDirectory {
 }
 
 function resolve(row: DestinationTable): ResolvedDestination {
+  const vendor = hrVendor(row.type)
   const settings = parseStored(row.settings)
-  const clientId = settings.client_id
-  const sealedSecret = settings.client_secret
   return {
     id: row.id,
     tenantId: row.tenant_id,
-    type: readType(row.type),
+    type: vendor.type as DestinationType,
+    vendor,
     loginId: settings.login_id === 'employee_id' ? 'employee_id' : 'email',
-    paylocity:
-      row.type === 'paylocity' && clientId !== undefined && sealedSecret !== undefined
-        ? {
-            clientId,
-            sealedSecret,
-            ...(settings.token_url === undefined ? {} : { tokenUrl: settings.token_url }),
-            ...(settings.api_base_url === undefined ? {} : { apiBaseUrl: settings.api_base_url }),
-          }
-        : null,
+    settings,
   }
 }
 
@@ -288,19 +282,25 @@ async function requireRow(db: Db, tenantId: string, pluginId: string): Promise<D
 }
 
 function toView(config: Config, tenant: Tenant, row: DestinationTable): DestinationView {
+  const vendor = hrVendor(row.type)
   const stored = parseStored(row.settings)
+  const secret = new Set(
+    settingsOf(vendor)
+      .filter((spec) => spec.secret === true)
+      .map((spec) => spec.key),
+  )
   const settings: Record<string, string> = { login_id: stored.login_id ?? 'email' }
   for (const [key, value] of Object.entries(stored)) {
-    if (key !== 'login_id') settings[key] = SECRET_KEYS.has(key) ? MASK : value
+    if (key !== 'login_id') settings[key] = secret.has(key) ? MASK : value
   }
   return {
     plugin_id: row.id,
-    type: readType(row.type),
+    type: vendor.type as DestinationType,
     name: row.name,
     enabled: row.enabled === 1,
     settings,
     has_client_secret: stored.client_secret !== undefined,
-    urls: destinationUrls(config, tenant.name, row.id),
+    urls: destinationUrls(config, tenant.name, row.id, vendor),
     created_at: row.created_at,
     updated_at: row.updated_at,
   }
@@ -315,12 +315,6 @@ function parseStored(text: string): Record<string, string> {
   return out
 }
 
-function readType(value: unknown): DestinationType {
-  if (typeof value === 'string' && (DESTINATION_TYPES as readonly string[]).includes(value))
-    return value as DestinationType
-  throw new AppError('bad_request', { message: `type must be one of: ${DESTINATION_TYPES.join(', ')}` })
-}
-
 function readName(value: unknown): string {
   const name = typeof value === 'string' ? value.trim() : ''
   if (name === '' || name.length > MAX_NAME)
@@ -329,22 +323,23 @@ function readName(value: unknown): string {
 }
 
 /**
- * Checks `changes` against what `type` knows and returns the settings to store (secrets sealed).
- * When `removable`, a null or empty value removes the key (updates); on creation it is an error.
+ * Checks `changes` against the settings `vendor` declares and returns the settings to store (secrets
+ * sealed). When `removable`, a null or empty value removes the key (updates); on creation it is an error.
  */
 function mergeSettings(
   config: Config,
-  type: DestinationType,
+  vendor: HrVendor,
   current: Record<string, string>,
   changes: Record<string, unknown>,
   removable: boolean,
 ): Record<string, string> {
-  const known = SETTING_KEYS[type]
+  const specs = settingsOf(vendor)
   const next = { ...current }
   for (const [key, raw] of Object.entries(changes)) {
-    if (!known.includes(key)) {
+    const spec = specs.find((candidate) => candidate.key === key)
+    if (spec === undefined) {
       throw new AppError('bad_request', {
-        message: `Unknown setting "${key}" for a ${type} destination (known: ${known.join(', ')})`,
+        message: `Unknown setting "${key}" for a ${vendor.type} destination (known: ${specs.map((s) => s.key).join(', ')})`,
       })
     }
     if (raw === null || (typeof raw === 'string' && raw.trim() === '')) {
@@ -355,37 +350,48 @@ function mergeSettings(
     if (typeof raw !== 'string')
       throw new AppError('bad_request', { message: `Setting ${key} must be a string` })
     // Secrets are kept exactly as given (Paylocity secrets may end in '='); other values are trimmed.
-    const value = SECRET_KEYS.has(key) ? raw : raw.trim()
+    const value = spec.secret === true ? raw : raw.trim()
     if (value.length > MAX_SETTING)
       throw new AppError('bad_request', {
         message: `Setting ${key} is longer than ${MAX_SETTING} characters`,
       })
-    next[key] = checkValue(config, key, value)
+    next[key] = checkValue(config, spec, value)
   }
-  if ((next.client_id === undefined) !== (next.client_secret === undefined)) {
-    throw new AppError('bad_request', { message: 'client_id and client_secret must be set together' })
+  for (const group of vendor.together ?? []) {
+    const set = group.filter((key) => next[key] !== undefined)
+    if (set.length > 0 && set.length < group.length) {
+      throw new AppError('bad_request', { message: `${joinAnd(group)} must be set together` })
+    }
   }
   return next
 }
 
-function checkValue(config: Config, key: string, value: string): string {
-  switch (key) {
-    case 'login_id':
-      if (value !== 'email' && value !== 'employee_id')
-        throw new AppError('bad_request', { message: 'Setting login_id must be email or employee_id' })
-      return value
-    case 'client_secret':
-      return secretBox(config.secretKey()).encrypt(value)
-    default:
-      return value
-  }
+function joinAnd(keys: readonly string[]): string {
+  return keys.length <= 1 ? (keys[0] ?? '') : `${keys.slice(0, -1).join(', ')} and ${keys.at(-1)}`
 }
 
-/** The URL settings being set must be https URLs of public hosts (400 naming the setting otherwise). */
-async function checkUrlSettings(policy: OutboundPolicy, changes: Record<string, unknown>): Promise<void> {
-  for (const [key, value] of Object.entries(changes)) {
-    if (URL_KEYS.has(key) && typeof value === 'string' && value.trim() !== '') {
-      await checkOutboundUrl(policy, `Setting ${key}`, value)
+function checkValue(config: Config, spec: SettingSpec, value: string): string {
+  if (spec.choices !== undefined && !spec.choices.includes(value))
+    throw new AppError('bad_request', {
+      message: `Setting ${spec.key} must be ${spec.choices.join(' or ')}`,
+    })
+  if (spec.secret === true) return secretBox(config.secretKey()).encrypt(value)
+  return value
+}
+
+/**
+ * The URL settings being set must be https URLs of public hosts (the outbound URL policy; 400 naming
+ * the setting otherwise), checked outside any transaction since it waits on DNS.
+ */
+async function checkUrlSettings(
+  policy: OutboundPolicy,
+  vendor: HrVendor,
+  changes: Record<string, unknown>,
+): Promise<void> {
+  for (const spec of settingsOf(vendor)) {
+    const value = changes[spec.key]
+    if (spec.url === true && typeof value === 'string' && value.trim() !== '') {
+      await checkOutboundUrl(policy, `Setting ${spec.key}`, value)
     }
   }
 }

@@ -1,10 +1,10 @@
 /** HR provisioning: AddUser, ModifyUser and TerminateUser applied to the user directory, whatever the HR system. */
 import { AppError } from '../errors.js'
+import type { LoginIdSource } from '../hr-vendors/index.js'
 import { newId } from '../ids.js'
-import type { Database, Db, Tx } from '../storage/database.js'
+import type { Database, Db, Dialect, Tx } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { UserTable } from '../storage/schema.js'
-import type { LoginIdSource } from './destinations.js'
 import { isEmail, toUser, type User } from './users.js'
 
 /** An employee as the HR system names it: `employeeId` is unique only within a company ('' when there are none). */
@@ -46,6 +46,12 @@ export interface TerminateUser {
   ref: EmployeeRef
 }
 
+/** What one HR webhook body turns into: add, modify or terminate an employee's user. */
+export type HrCommand =
+  | { kind: 'add'; command: AddUser }
+  | { kind: 'modify'; command: ModifyUser }
+  | { kind: 'terminate'; command: TerminateUser }
+
 export interface ProvisioningOutcome {
   user: User
   /** True only when adduser made a new user. */
@@ -74,65 +80,71 @@ export async function addUser(
   command: AddUser,
   options: ProvisioningOptions = {},
 ): Promise<ProvisioningOutcome> {
+  return applyHrCommand(database, target, { kind: 'add', command }, options)
+}
+
+async function addUserIn(
+  dialect: Dialect,
+  trx: Tx,
+  target: ProvisioningTarget,
+  command: AddUser,
+): Promise<ProvisioningOutcome> {
   const email = checkEmail(command.email)
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : email
-  return database.transaction(async (trx) => {
-    // One read finds the linked user and anyone holding this email or login ID.
-    const find = database.dialect === 'postgres' ? findHoldersForUpdate : findHolders
-    const rows = await find(trx, {
-      tenantId: target.tenantId,
-      destinationId: target.destinationId,
-      companyId: command.ref.companyId,
-      employeeId: command.ref.employeeId,
-      emailKey: email.toLowerCase(),
-      loginKey: loginId.toLowerCase(),
-    })
-    const existing = rows.find((row) => isLinked(row, target, command.ref))
-    const clash = describeClash(rows, existing?.id ?? null, email, loginId)
-    if (clash !== null) throw new AppError('user_create_failed', { reason: clash })
-
-    const now = new Date().toISOString()
-    let outcome: ProvisioningOutcome
-    if (existing === undefined) {
-      const row: UserTable = {
-        id: newId('usr'),
-        tenant_id: target.tenantId,
-        login_id: loginId,
-        login_key: loginId.toLowerCase(),
-        email,
-        email_key: email.toLowerCase(),
-        first_name: command.firstName,
-        last_name: command.lastName,
-        display_name: nextDisplayName(undefined, command.firstName, command.lastName, command.displayName),
-        mobile: cleanOptional(command.mobile) ?? null,
-        status: 'active',
-        is_service_account: 0,
-        is_admin: 0,
-        password_hash: null,
-        destination_id: target.destinationId,
-        company_id: command.ref.companyId,
-        employee_id: command.ref.employeeId,
-        created_at: now,
-        updated_at: now,
-      }
-      await insertUser(trx, row)
-      outcome = { user: toUser(row), created: true, changed: true }
-    } else {
-      // An account an administrator disabled stays disabled: only a terminated one comes back.
-      const status = existing.status === 'terminated' ? 'active' : existing.status
-      outcome = await applyChanges(trx, existing, {
-        login_id: loginId,
-        email,
-        first_name: command.firstName,
-        last_name: command.lastName,
-        display_name: nextDisplayName(existing, command.firstName, command.lastName, command.displayName),
-        mobile: command.mobile === undefined ? existing.mobile : cleanOptional(command.mobile),
-        status,
-      })
-    }
-    await options.inTransaction?.(trx, outcome)
-    return outcome
+  // One read finds the linked user and anyone holding this email or login ID.
+  const find = dialect === 'postgres' ? findHoldersForUpdate : findHolders
+  const rows = await find(trx, {
+    tenantId: target.tenantId,
+    destinationId: target.destinationId,
+    companyId: command.ref.companyId,
+    employeeId: command.ref.employeeId,
+    emailKey: email.toLowerCase(),
+    loginKey: loginId.toLowerCase(),
   })
+  const existing = rows.find((row) => isLinked(row, target, command.ref))
+  const clash = describeClash(rows, existing?.id ?? null, email, loginId)
+  if (clash !== null) throw new AppError('user_create_failed', { reason: clash })
+
+  const now = new Date().toISOString()
+  let outcome: ProvisioningOutcome
+  if (existing === undefined) {
+    const row: UserTable = {
+      id: newId('usr'),
+      tenant_id: target.tenantId,
+      login_id: loginId,
+      login_key: loginId.toLowerCase(),
+      email,
+      email_key: email.toLowerCase(),
+      first_name: command.firstName,
+      last_name: command.lastName,
+      display_name: nextDisplayName(undefined, command.firstName, command.lastName, command.displayName),
+      mobile: cleanOptional(command.mobile) ?? null,
+      status: 'active',
+      is_service_account: 0,
+      is_admin: 0,
+      password_hash: null,
+      destination_id: target.destinationId,
+      company_id: command.ref.companyId,
+      employee_id: command.ref.employeeId,
+      created_at: now,
+      updated_at: now,
+    }
+    await insertUser(trx, row)
+    outcome = { user: toUser(row), created: true, changed: true }
+  } else {
+    // An account an administrator disabled stays disabled: only a terminated one comes back.
+    const status = existing.status === 'terminated' ? 'active' : existing.status
+    outcome = await applyChanges(trx, existing, {
+      login_id: loginId,
+      email,
+      first_name: command.firstName,
+      last_name: command.lastName,
+      display_name: nextDisplayName(existing, command.firstName, command.lastName, command.displayName),
+      mobile: command.mobile === undefined ? existing.mobile : cleanOptional(command.mobile),
+      status,
+    })
+  }
+  return outcome
 }
 
 export interface HolderQuery {
@@ -185,40 +197,46 @@ export async function modifyUser(
   command: ModifyUser,
   options: ProvisioningOptions = {},
 ): Promise<ProvisioningOutcome> {
+  return applyHrCommand(database, target, { kind: 'modify', command }, options)
+}
+
+async function modifyUserIn(
+  dialect: Dialect,
+  trx: Tx,
+  target: ProvisioningTarget,
+  command: ModifyUser,
+): Promise<ProvisioningOutcome> {
   const email = command.email === undefined ? undefined : checkEmail(command.email)
-  return database.transaction(async (trx) => {
-    const existing = await lockLinked(database, trx, target, command.ref)
-    const nextEmail = email ?? existing.email
-    const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : nextEmail
-    if (nextEmail.toLowerCase() !== existing.email_key || loginId.toLowerCase() !== existing.login_key) {
-      // The tenant in each branch: one unique-index lookup each (see addUser).
-      const rows = await trx
-        .selectFrom('users')
-        .selectAll()
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('tenant_id', '=', target.tenantId), eb('email_key', '=', nextEmail.toLowerCase())]),
-            eb.and([eb('tenant_id', '=', target.tenantId), eb('login_key', '=', loginId.toLowerCase())]),
-          ]),
-        )
-        .execute()
-      const clash = describeClash(rows, existing.id, nextEmail, loginId)
-      if (clash !== null) throw new AppError('user_update_failed', { reason: clash })
-    }
-    const firstName = command.firstName ?? existing.first_name
-    const lastName = command.lastName ?? existing.last_name
-    const outcome = await applyChanges(trx, existing, {
-      login_id: loginId,
-      email: nextEmail,
-      first_name: firstName,
-      last_name: lastName,
-      display_name: nextDisplayName(existing, firstName, lastName, command.displayName),
-      mobile: command.mobile === undefined ? existing.mobile : cleanOptional(command.mobile),
-      status: command.terminate === true ? 'terminated' : existing.status,
-    })
-    await options.inTransaction?.(trx, outcome)
-    return outcome
+  const existing = await lockLinked(dialect, trx, target, command.ref)
+  const nextEmail = email ?? existing.email
+  const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : nextEmail
+  if (nextEmail.toLowerCase() !== existing.email_key || loginId.toLowerCase() !== existing.login_key) {
+    // The tenant in each branch: one unique-index lookup each (see addUser).
+    const rows = await trx
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('tenant_id', '=', target.tenantId), eb('email_key', '=', nextEmail.toLowerCase())]),
+          eb.and([eb('tenant_id', '=', target.tenantId), eb('login_key', '=', loginId.toLowerCase())]),
+        ]),
+      )
+      .execute()
+    const clash = describeClash(rows, existing.id, nextEmail, loginId)
+    if (clash !== null) throw new AppError('user_update_failed', { reason: clash })
+  }
+  const firstName = command.firstName ?? existing.first_name
+  const lastName = command.lastName ?? existing.last_name
+  const outcome = await applyChanges(trx, existing, {
+    login_id: loginId,
+    email: nextEmail,
+    first_name: firstName,
+    last_name: lastName,
+    display_name: nextDisplayName(existing, firstName, lastName, command.displayName),
+    mobile: command.mobile === undefined ? existing.mobile : cleanOptional(command.mobile),
+    status: command.terminate === true ? 'terminated' : existing.status,
   })
+  return outcome
 }
 
 /**
@@ -233,12 +251,74 @@ export async function terminateUser(
   command: TerminateUser,
   options: ProvisioningOptions = {},
 ): Promise<ProvisioningOutcome> {
-  return database.transaction(async (trx) => {
-    const existing = await lockLinked(database, trx, target, command.ref)
-    const outcome = await applyChanges(trx, existing, { status: 'terminated' })
-    await options.inTransaction?.(trx, outcome)
-    return outcome
+  return applyHrCommand(database, target, { kind: 'terminate', command }, options)
+}
+
+async function terminateUserIn(
+  dialect: Dialect,
+  trx: Tx,
+  target: ProvisioningTarget,
+  command: TerminateUser,
+): Promise<ProvisioningOutcome> {
+  const existing = await lockLinked(dialect, trx, target, command.ref)
+  return applyChanges(trx, existing, { status: 'terminated' })
+}
+
+/** One command, in its own transaction with what `options` writes. */
+export async function applyHrCommand(
+  database: Database,
+  target: ProvisioningTarget,
+  command: HrCommand,
+  options: ProvisioningOptions = {},
+): Promise<ProvisioningOutcome> {
+  const [outcome] = await applyHrCommands(database, target, [command], {
+    ...(options.inTransaction === undefined
+      ? {}
+      : {
+          inTransaction: async (trx, outcomes) => {
+            const [only] = outcomes
+            if (only !== undefined) await options.inTransaction?.(trx, only)
+          },
+        }),
   })
+  if (outcome === undefined) throw new Error('applyHrCommands returned no outcome for one command')
+  return outcome
+}
+
+/**
+ * Applies `commands` in order, all in one transaction with what `options.inTransaction` writes: a
+ * vendor that reports several employees in one call gets all of them changed or none.
+ *
+ * @example await applyHrCommands(database, target, [{ kind: 'terminate', command: { ref } }])
+ */
+export async function applyHrCommands(
+  database: Database,
+  target: ProvisioningTarget,
+  commands: readonly HrCommand[],
+  options: { inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void> } = {},
+): Promise<ProvisioningOutcome[]> {
+  return database.transaction(async (trx) => {
+    const outcomes: ProvisioningOutcome[] = []
+    for (const command of commands) outcomes.push(await applyIn(database.dialect, trx, target, command))
+    await options.inTransaction?.(trx, outcomes)
+    return outcomes
+  })
+}
+
+function applyIn(
+  dialect: Dialect,
+  trx: Tx,
+  target: ProvisioningTarget,
+  { kind, command }: HrCommand,
+): Promise<ProvisioningOutcome> {
+  switch (kind) {
+    case 'add':
+      return addUserIn(dialect, trx, target, command)
+    case 'modify':
+      return modifyUserIn(dialect, trx, target, command)
+    case 'terminate':
+      return terminateUserIn(dialect, trx, target, command)
+  }
 }
 
 /**
@@ -263,13 +343,13 @@ function linkedQuery(db: Db, target: ProvisioningTarget, ref: EmployeeRef) {
 
 /** The linked row, locked on PostgreSQL so concurrent changes to one user apply one after the other. */
 async function lockLinked(
-  database: Database,
+  dialect: Dialect,
   trx: Tx,
   target: ProvisioningTarget,
   ref: EmployeeRef,
 ): Promise<UserTable> {
   const query = linkedQuery(trx, target, ref)
-  const row = await (database.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst()
+  const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst()
   if (row === undefined) throw notFound(ref)
   return row
 }

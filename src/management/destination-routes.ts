@@ -10,13 +10,21 @@ import {
   updateDestination,
 } from '../directory/destinations.js'
 import { AppError } from '../errors.js'
+import { DESTINATION_TYPES, HR_VENDORS, settingsSummary } from '../hr-vendors/index.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
 import { errors } from './schemas.js'
 
 const tags = ['Destinations']
 
-const DestinationType = Type.Union([Type.Literal('generic-hr'), Type.Literal('paylocity')])
+/** The types the registry knows: a new HR vendor shows up here (and in the OpenAPI document) by itself. */
+const DestinationType = Type.Union(
+  DESTINATION_TYPES.map((type) => Type.Literal(type)),
+  {
+    description: DESTINATION_TYPES.map((type) => `${type}: ${HR_VENDORS[type].description}`).join('. '),
+  },
+)
+const SETTINGS_DESCRIPTION = `Settings by type (${settingsSummary()}); secret ones read \`********\``
 
 /** A destination as shown: `client_secret`, when set, reads `********`. */
 export const DestinationSchema = Type.Object({
@@ -26,14 +34,15 @@ export const DestinationSchema = Type.Object({
   enabled: Type.Boolean({
     description: 'A disabled destination answers 404 on its URLs and keeps its users',
   }),
-  settings: Type.Record(Type.String(), Type.String(), {
-    description: 'login_id, and for Paylocity client_id, client_secret (masked), token_url, api_base_url',
-  }),
+  settings: Type.Record(Type.String(), Type.String(), { description: SETTINGS_DESCRIPTION }),
   has_client_secret: Type.Boolean(),
   urls: Type.Object({
     adduser: Type.String(),
     modifyuser: Type.String(),
     deleteuser: Type.String(),
+    events: Type.Optional(
+      Type.String({ description: 'For vendors that send every event to one URL (the one to give them)' }),
+    ),
   }),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
@@ -43,12 +52,7 @@ const NewDestinationBody = Type.Object(
   {
     type: DestinationType,
     name: Type.String(),
-    settings: Type.Optional(
-      Type.Record(Type.String(), Type.String(), {
-        description:
-          'login_id (email | employee_id); Paylocity: client_id, client_secret, token_url, api_base_url',
-      }),
-    ),
+    settings: Type.Optional(Type.Record(Type.String(), Type.String(), { description: SETTINGS_DESCRIPTION })),
   },
   { additionalProperties: false },
 )

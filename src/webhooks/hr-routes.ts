@@ -1,106 +1,79 @@
-/** The HR webhooks (SPEC §6): adduser, modifyuser and deleteuser of a provisioning destination. */
+/** The HR webhooks: adduser, modifyuser and deleteuser (and events) of a provisioning destination, for every HR vendor. */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { PaylocityClient } from '../connectors/paylocity-client.js'
+import qs from 'qs'
+import type { Config } from '../config.js'
+import { type ResolvedDestination, unsealSetting } from '../directory/destinations.js'
 import {
-  type DestinationType,
-  paylocityApiSettings,
-  type ResolvedDestination,
-} from '../directory/destinations.js'
-import {
-  type AddUser,
-  addUser,
-  type ModifyUser,
-  modifyUser,
-  type ProvisioningOptions,
+  applyHrCommands,
   type ProvisioningOutcome,
   type ProvisioningTarget,
   requireLinkedUser,
-  type TerminateUser,
-  terminateUser,
 } from '../directory/provisioning.js'
 import { AppError } from '../errors.js'
+import { HR_ENDPOINTS, type HrEndpoint } from '../hr-vendors/hr-vendor.js'
+import type { AdapterContext } from '../hr-vendors/index.js'
+import { BODY_LIMIT } from '../http/body-limit.js'
 import type { Services } from '../services.js'
+import type { Tx } from '../storage/database.js'
 import type { JsonObject } from './fields.js'
-import { genericAddUser, genericModifyUser, genericTerminateUser } from './generic-hr-adapter.js'
-import {
-  type EmployeeChangeContext,
-  paylocityAddUser,
-  paylocityEmployeeChange,
-  paylocityTerminateUser,
-} from './paylocity-adapter.js'
 import { runWebhook, type WebhookAnswer, type WebhookCall, type WebhookResult } from './run-webhook.js'
+import { signedSenders } from './signed-senders.js'
 import { webhookCall } from './webhook-call.js'
 
-export type HrOperation = 'adduser' | 'modifyuser' | 'deleteuser'
-
-const PAYLOCITY_TIMEOUT_MS = 5000
-
-/** One HR system's vendor bodies → domain commands. A new HR system is one more entry (and its adapter file). */
-interface HrAdapter {
-  add(body: JsonObject): AddUser
-  modify(body: JsonObject, context: EmployeeChangeContext): ModifyUser | Promise<ModifyUser>
-  terminate(body: JsonObject): TerminateUser
-}
-
-const adapters: Record<DestinationType, HrAdapter> = {
-  'generic-hr': {
-    add: (body) => genericAddUser(body),
-    modify: (body) => genericModifyUser(body),
-    terminate: (body) => genericTerminateUser(body),
-  },
-  paylocity: {
-    add: paylocityAddUser,
-    modify: paylocityEmployeeChange,
-    terminate: paylocityTerminateUser,
-  },
-}
-
-/** 201 for a new user; 200 for every other success, with the user as it now is. */
-function userAnswer(outcome: ProvisioningOutcome): WebhookAnswer {
+/**
+ * 201 for a new user; 200 for every other success, with the user as it now is. A call that reported
+ * several employees answers `{"users":[...]}`, 201 when every one of them is new.
+ */
+function userAnswer(outcomes: ProvisioningOutcome[]): WebhookAnswer {
+  const [only] = outcomes
+  const unchanged = outcomes.every((outcome) => !outcome.changed)
   return {
-    status: outcome.created ? 201 : 200,
-    body: { user: outcome.user },
-    userId: outcome.user.id,
-    ...(outcome.changed ? {} : { reason: 'nothing to change: the user was already as asked' }),
+    status: outcomes.length > 0 && outcomes.every((outcome) => outcome.created) ? 201 : 200,
+    body:
+      outcomes.length === 1 && only !== undefined
+        ? { user: only.user }
+        : { users: outcomes.map((o) => o.user) },
+    ...(only === undefined ? {} : { userId: only.user.id }),
+    ...(unchanged ? { reason: 'nothing to change: the user was already as asked' } : {}),
+  }
+}
+
+function targetOf(destination: ResolvedDestination): ProvisioningTarget {
+  return { tenantId: destination.tenantId, destinationId: destination.id, loginId: destination.loginId }
+}
+
+/**
+ * What a vendor's adapter may use: the destination's settings, its secrets unsealed on demand, and the
+ * directory's "is this employee ours" lookup.
+ *
+ * @example const api = weblinkSettings(adapterContext(services, destination))
+ */
+export function adapterContext(
+  services: { config: Config; database: Services['database']; outbound: Services['outbound'] },
+  destination: ResolvedDestination,
+): AdapterContext {
+  return {
+    settings: destination.settings,
+    secret: (key) => unsealSetting(services.config, destination, key),
+    ensureKnown: (ref) => requireLinkedUser(services.database.db, targetOf(destination), ref),
+    outbound: services.outbound,
   }
 }
 
 /**
- * Runs one operation for a destination: adapter, then (for Paylocity Employee Change) the Weblink
- * fetch outside any transaction, then the domain change, whose transaction also writes `options`.
+ * Runs one call for a destination: the vendor's adapter (which may call the vendor's API, outside any
+ * transaction), then the domain change, whose transaction also writes `options`.
  */
 export async function provision(
   services: Services,
   destination: ResolvedDestination,
-  operation: HrOperation,
+  endpoint: HrEndpoint,
   body: JsonObject,
-  options: ProvisioningOptions = {},
-): Promise<ProvisioningOutcome> {
-  const adapter = adapters[destination.type]
-  const target: ProvisioningTarget = {
-    tenantId: destination.tenantId,
-    destinationId: destination.id,
-    loginId: destination.loginId,
-  }
-  const { database } = services
-  switch (operation) {
-    case 'adduser':
-      return addUser(database, target, adapter.add(body), options)
-    case 'modifyuser': {
-      const command = await adapter.modify(body, {
-        api: destination.paylocity === null ? null : paylocityApiSettings(services.config, destination),
-        ensureKnown: async (ref) => {
-          await requireLinkedUser(database.db, target, ref)
-        },
-        // Two attempts each for the token and the employee must fit in the ~20 s a webhook sender waits.
-        client: (settings) =>
-          new PaylocityClient(settings, { timeoutMs: PAYLOCITY_TIMEOUT_MS, policy: services.outbound }),
-      })
-      return modifyUser(database, target, command, options)
-    }
-    case 'deleteuser':
-      return terminateUser(database, target, adapter.terminate(body), options)
-  }
+  options: { inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void> } = {},
+): Promise<ProvisioningOutcome[]> {
+  const adapted = await destination.vendor.adapt(endpoint, body, adapterContext(services, destination))
+  const commands = Array.isArray(adapted) ? adapted : [adapted]
+  return applyHrCommands(services.database, targetOf(destination), commands, options)
 }
 
 /**
@@ -113,24 +86,63 @@ export function runHrWebhook(
   services: Services,
   call: WebhookCall,
   destination: ResolvedDestination,
-  operation: HrOperation,
+  endpoint: HrEndpoint,
 ): Promise<WebhookResult> {
   return runWebhook(services.database, call, async (commit) =>
     userAnswer(
-      await provision(services, destination, operation, call.body, {
+      await provision(services, destination, endpoint, call.body, {
         inTransaction: (trx, outcome) => commit(trx, userAnswer(outcome)),
       }),
     ),
   )
 }
 
-export function isHrOperation(endpoint: string): endpoint is HrOperation {
-  return endpoint === 'adduser' || endpoint === 'modifyuser' || endpoint === 'deleteuser'
+export function isHrEndpoint(endpoint: string): endpoint is HrEndpoint {
+  return (HR_ENDPOINTS as readonly string[]).includes(endpoint)
+}
+
+/** Form posts nest like `data[employeeId]`; limits keep a hostile body small and flat. */
+const FORM_OPTIONS: qs.IParseOptions = {
+  depth: 5,
+  arrayLimit: 100,
+  parameterLimit: 1000,
+  allowPrototypes: false,
+}
+
+function isFormPost(request: FastifyRequest): boolean {
+  return (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')
 }
 
 export function hrRoutes(services: Services, authenticate: (request: FastifyRequest) => Promise<void>) {
   return async function register(app: FastifyInstance): Promise<void> {
     const found = new WeakMap<FastifyRequest, ResolvedDestination>()
+    const signed = signedSenders(services)
+
+    /** A signed call (BambooHR) is authenticated by its body; any other by its Authorization header. */
+    async function authenticateHr(request: FastifyRequest): Promise<void> {
+      if (!(await signed.claim(request))) await authenticate(request)
+    }
+
+    // Bodies are read as bytes here: a signature is checked on the exact bytes received, before parsing.
+    app.removeAllContentTypeParsers()
+    const parseJson = app.getDefaultJsonParser('error', 'error')
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (request, raw, done) => {
+      const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw
+      try {
+        signed.verifyBody(request, bytes)
+      } catch (error) {
+        return done(error as Error, undefined)
+      }
+      const text = bytes.toString('utf8')
+      if (found.get(request)?.vendor.forms === true && isFormPost(request))
+        return done(null, qs.parse(text, FORM_OPTIONS))
+      if (text === '') return done(new AppError('body_not_object'), undefined)
+      parseJson(request, text, (error, value) =>
+        error ? done(new AppError('body_not_object'), undefined) : done(null, value),
+      )
+    })
+    // A call without a body never reaches the parser: its (empty) body is verified here.
+    app.addHook('preValidation', async (request) => signed.verifyBody(request, null))
 
     /** After authentication: an unknown, disabled or other tenant's plugin_id is 404 whatever the body. */
     async function findDestination(request: FastifyRequest): Promise<void> {
@@ -138,7 +150,10 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
       if (tenant === undefined) throw new AppError('unauthorized')
       const { pluginId } = request.params as { pluginId?: string }
       const destination = await services.destinations.findEnabled(tenant.id, pluginId ?? '')
-      if (destination === null) {
+      const endpoint = request.routeOptions.config.webhook
+      // `events` is a URL only of vendors that post every event to one address.
+      const served = endpoint !== 'events' || destination?.vendor.endpoints.includes('events') === true
+      if (destination === null || !served) {
         throw new AppError('destination_not_found', {
           reason: `no enabled provisioning destination ${JSON.stringify((pluginId ?? '').slice(0, 80))} in this tenant`,
         })
@@ -147,15 +162,15 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
       found.set(request, destination)
     }
 
-    for (const operation of ['adduser', 'modifyuser', 'deleteuser'] as const) {
+    for (const endpoint of HR_ENDPOINTS) {
       app.post(
-        `/provisioning/:pluginId/${operation}`,
-        { config: { webhook: operation }, onRequest: [authenticate, findDestination] },
+        `/provisioning/:pluginId/${endpoint}`,
+        { config: { webhook: endpoint }, onRequest: [authenticateHr, findDestination] },
         async (request, reply) => {
           const destination = found.get(request)
           // findDestination guarantees it; reaching here without one is a wiring bug.
           if (destination === undefined) throw new AppError('destination_not_found')
-          const answer = await runHrWebhook(services, webhookCall(request, operation), destination, operation)
+          const answer = await runHrWebhook(services, webhookCall(request, endpoint), destination, endpoint)
           return reply.code(answer.status).send(answer.body)
         },
       )

@@ -7,7 +7,7 @@ import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import { requireObject } from './fields.js'
-import { isHrOperation, runHrWebhook } from './hr-routes.js'
+import { isHrEndpoint, runHrWebhook } from './hr-routes.js'
 import type { WebhookCall, WebhookResult } from './run-webhook.js'
 import { deliveryKeyOf, isTicketEndpoint, runTicketWebhook } from './ticket-routes.js'
 
@@ -52,7 +52,7 @@ export async function replayDelivery(
     throw new AppError('bad_request', { message: 'Only failed deliveries can be replayed' })
   }
   const { endpoint } = delivery
-  if (!isTicketEndpoint(endpoint) && !isHrOperation(endpoint)) {
+  if (!isTicketEndpoint(endpoint) && !isHrEndpoint(endpoint)) {
     throw new AppError('bad_request', { message: `Deliveries of ${endpoint} cannot be replayed` })
   }
   if (delivery.request_body === null) {

@@ -1,9 +1,11 @@
 /** The console in a real browser (Debian's Chromium through playwright-core): sign in and use every tab. */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium } from 'playwright-core'
+import { bambooEmployeeFixture, type FakeBambooHr, startFakeBambooHr } from '../fakes/fake-bamboohr.js'
 import { seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
 import { ADMIN_PASSWORD, addAdmin } from './console-helpers.js'
 
@@ -16,11 +18,14 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   let browser: Browser
   let origin: string
   let adminEmail: string
+  let bamboo: FakeBambooHr
 
   before(async () => {
-    t = await startTestApp('sqlite')
+    // The fake BambooHR listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
+    t = await startTestApp('sqlite', { allowPrivateConnectors: true })
     const acme = await seedTenant(t.services, 'acme')
     adminEmail = (await addAdmin(t.services, acme.tenant)).email
+    bamboo = await startFakeBambooHr()
     await t.app.listen({ host: '127.0.0.1', port: 0 })
     const { port } = t.app.server.address() as AddressInfo
     // As `serve` does: the URLs shown to administrators name the port that answers.
@@ -42,6 +47,7 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   after(async () => {
     await browser?.close()
     await t?.close()
+    await bamboo?.close()
   })
 
   it('signs in, creates a key, a destination and a service account, and opens Support and Activity', async () => {
@@ -74,7 +80,7 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
 
     // Provisioning Manager: a Generic HR destination and its three URLs on the User Provisioning tab.
     await page.click('text=Provisioning Manager')
-    await page.selectOption('#dest-type', 'generic-hr')
+    await page.click('[data-new-destination="generic-hr"]')
     await page.fill('#dest-name', 'Workday')
     await page.click('form[action="/console/administration/provisioning"] button[type=submit]')
     await page.waitForSelector('#user-provisioning')
@@ -88,6 +94,63 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
       )
     }
     await page.screenshot({ path: '/tmp/console.png', fullPage: true })
+
+    // Its edit page: a new name and login ID from employee_id, read back on the destination page.
+    await page.click('text=Edit name and settings')
+    await page.fill('#dest-name', 'Workday HR')
+    await page.selectOption('#dest-setting-login_id', 'employee_id')
+    await page.click('form.stack button[type=submit]')
+    assert.match((await page.textContent('.notice')) ?? '', /Destination saved/)
+    assert.match((await page.textContent('#user-provisioning')) ?? '', /adduser/)
+    assert.match((await page.textContent('main')) ?? '', /Workday HR[\s\S]*employee_id/)
+
+    // A BambooHR destination made in the console, fed by signed events from the fake BambooHR:
+    // created, updated and terminated users show up in the User Manager.
+    await page.click('nav.sub >> text=Provisioning Manager')
+    await page.click('[data-new-destination="bamboohr"]')
+    await page.fill('#dest-name', 'BambooHR')
+    await page.fill('#dest-setting-company_domain', bamboo.companyDomain)
+    await page.fill('#dest-setting-api_key', bamboo.apiKey)
+    await page.fill('#dest-setting-webhook_secret', bamboo.webhookSecret)
+    await page.fill('#dest-setting-api_base_url', bamboo.url)
+    await page.click('form.stack button[type=submit]')
+    const eventsUrl = new URL((await page.textContent('[data-url="events"]')) ?? '')
+    assert.equal(await page.locator('[data-url="adduser"]').count(), 0, 'one URL for BambooHR')
+    assert.ok(!(await page.content()).includes(bamboo.webhookSecret))
+    bamboo.employees.set('67890', bambooEmployeeFixture())
+    const sendEvent = async (type: string) => {
+      const { payload, headers } = bamboo.signedEvent({ type, data: { companyId: '1', employeeId: '67890' } })
+      // node:http, not fetch: fetch does not let a caller set Host, and the tenant is read from it.
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const call = request(
+          {
+            host: '127.0.0.1',
+            port: eventsUrl.port,
+            path: eventsUrl.pathname,
+            method: 'POST',
+            headers: { ...headers, host: eventsUrl.host },
+          },
+          (res) => {
+            let body = ''
+            res.on('data', (chunk) => {
+              body += chunk
+            })
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+          },
+        )
+        call.on('error', reject)
+        call.end(payload)
+      })
+      const user = (JSON.parse(answer.body) as { user?: { status: string; last_name: string } }).user
+      return { status: answer.status, user }
+    }
+    assert.equal((await sendEvent('employee.created')).status, 201)
+    bamboo.employees.set('67890', { ...bambooEmployeeFixture(), lastName: 'Abbott-Smith' })
+    assert.equal((await sendEvent('employee.updated')).user?.last_name, 'Abbott-Smith')
+    assert.equal((await sendEvent('employee.deleted')).user?.status, 'terminated')
+    await page.click('nav.tabs >> text=Identity Management')
+    const usersTable = (await page.textContent('table')) ?? ''
+    assert.match(usersTable, /cabbott@example\.com[\s\S]*terminated/)
 
     // Identity Management: a service account, the vendor page's way.
     await page.click('nav.tabs >> text=Identity Management')

@@ -205,6 +205,108 @@ function suite(dialect: Dialect) {
         404,
       )
     })
+    it('offers one form per HR vendor, from the registry, and refuses an unknown type', async () => {
+      const list = await page('/console/administration/provisioning')
+      for (const type of ['generic-hr', 'paylocity'])
+        assert.match(list.body, new RegExp(`data-new-destination="${type}"`))
+      const paylocityForm = await page('/console/administration/provisioning/new?type=paylocity')
+      assert.equal(paylocityForm.statusCode, 200)
+      for (const key of ['login_id', 'client_id', 'client_secret', 'token_url', 'api_base_url'])
+        assert.match(paylocityForm.body, new RegExp(`name="${key}"`))
+      assert.match(paylocityForm.body, /name="client_secret" autocomplete="off"/)
+      const generic = await page('/console/administration/provisioning/new?type=generic-hr')
+      assert.ok(!generic.body.includes('name="client_id"'))
+      const unknown = await page('/console/administration/provisioning/new?type=%3Cscript%3E')
+      assert.equal(unknown.statusCode, 400)
+      assert.ok(!unknown.body.includes('<script>'))
+    })
+
+    it('edits a destination: name and settings, a secret kept when left empty and removed on request', async () => {
+      const secret = 'first-secret-value-99'
+      const created = await form('/console/administration/provisioning', {
+        type: 'paylocity',
+        name: 'Payroll',
+        client_id: 'client-1',
+        client_secret: secret,
+      })
+      const pluginId = /provisioning\/([A-Za-z0-9]+)/.exec(String(created.headers.location))?.[1] ?? ''
+      const edit = await page(`/console/administration/provisioning/${pluginId}/edit`)
+      assert.equal(edit.statusCode, 200)
+      assert.match(edit.body, /value="client-1"/)
+      assert.ok(!edit.body.includes(secret), 'the secret is never shown back')
+      assert.match(edit.body, /name="clear_client_secret"/)
+
+      const saved = await form(`/console/administration/provisioning/${pluginId}`, {
+        name: 'Payroll US',
+        login_id: 'employee_id',
+        client_id: 'client-2',
+        client_secret: '',
+        token_url: '',
+        api_base_url: '',
+      })
+      assert.equal(saved.statusCode, 303)
+      const stored = await t.services.database.db
+        .selectFrom('destinations')
+        .select(['name', 'settings'])
+        .where('id', '=', pluginId)
+        .executeTakeFirstOrThrow()
+      assert.equal(stored.name, 'Payroll US')
+      const settings = JSON.parse(stored.settings) as Record<string, string>
+      assert.equal(settings.client_id, 'client-2')
+      assert.equal(settings.login_id, 'employee_id')
+      assert.match(settings.client_secret ?? '', /^enc:v1:/, 'kept, still sealed')
+
+      // Removing the secret alone breaks the client_id/client_secret pair: refused, nothing changed.
+      const refused = await form(`/console/administration/provisioning/${pluginId}`, {
+        name: 'Payroll US',
+        client_id: 'client-2',
+        clear_client_secret: '1',
+      })
+      assert.equal(refused.statusCode, 400)
+      assert.match(refused.body, /client_id and client_secret must be set together/)
+      const removed = await form(`/console/administration/provisioning/${pluginId}`, {
+        name: 'Payroll US',
+        login_id: 'employee_id',
+        client_id: '',
+        clear_client_secret: '1',
+      })
+      assert.equal(removed.statusCode, 303)
+      const after = await t.services.database.db
+        .selectFrom('destinations')
+        .select('settings')
+        .where('id', '=', pluginId)
+        .executeTakeFirstOrThrow()
+      assert.deepEqual(Object.keys(JSON.parse(after.settings)), ['login_id'])
+    })
+
+    it("cannot edit another tenant's destination", async () => {
+      const mine = await form('/console/administration/provisioning', { type: 'generic-hr', name: 'Acme HR' })
+      const pluginId = /provisioning\/([A-Za-z0-9]+)/.exec(String(mine.headers.location))?.[1] ?? ''
+      const other = await signIn(
+        t.app,
+        'globex.localhost',
+        (await addAdmin(t.services, globex.tenant, 'second-admin@globex.example.com')).email,
+      )
+      const foreignEdit = await getPage(
+        t.app,
+        `/console/administration/provisioning/${pluginId}/edit`,
+        'globex.localhost',
+        other.cookie,
+      )
+      assert.equal(foreignEdit.statusCode, 404)
+      const foreignSave = await postForm(t.app, `/console/administration/provisioning/${pluginId}`, {
+        host: 'globex.localhost',
+        cookie: other.cookie,
+        fields: { _csrf: other.csrf, name: 'Hijacked' },
+      })
+      assert.equal(foreignSave.statusCode, 404)
+      const stored = await t.services.database.db
+        .selectFrom('destinations')
+        .select('name')
+        .where('id', '=', pluginId)
+        .executeTakeFirstOrThrow()
+      assert.equal(stored.name, 'Acme HR')
+    })
   })
 
   describe('User Manager', () => {

@@ -7,10 +7,11 @@ import {
   destinationUrls,
   getDestination,
   listDestinations,
-  paylocityApiSettings,
   updateDestination,
 } from '../../src/directory/destinations.js'
+import { weblinkSettings } from '../../src/hr-vendors/paylocity.js'
 import { createServices } from '../../src/services.js'
+import { adapterContext } from '../../src/webhooks/hr-routes.js'
 import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
 import { sleep } from '../helpers/rows.js'
 import {
@@ -89,7 +90,7 @@ for (const dialect of DIALECTS) {
     it('rejects unknown types and settings and bad values with a clear 400, storing nothing', async () => {
       const before = (await rowsOf(acme.tenant.id)).length
       const cases: Array<[Parameters<typeof createDestination>[2], RegExp]> = [
-        [{ type: 'workday', name: 'x' }, /^type must be one of: generic-hr, paylocity$/],
+        [{ type: 'workday', name: 'x' }, /^type must be one of: generic-hr, paylocity, bamboohr$/],
         [{ type: 'generic-hr', name: '  ' }, /^name is required/],
         [
           { type: 'generic-hr', name: 'x', settings: { client_id: 'a' } },
@@ -180,7 +181,7 @@ for (const dialect of DIALECTS) {
       const resolved = await t.services.destinations.findEnabled(acme.tenant.id, created.plugin_id)
       assert.ok(resolved !== null)
       assert.equal(resolved.loginId, 'employee_id')
-      assert.deepEqual(paylocityApiSettings(t.services.config, resolved), {
+      assert.deepEqual(weblinkSettings(adapterContext(t.services, resolved)), {
         clientId: 'client-1',
         clientSecret: SECRET,
         tokenUrl: 'https://paylocity.example.com/token',
@@ -189,7 +190,7 @@ for (const dialect of DIALECTS) {
       // Under another key the secret cannot be read: a clear failure, not garbage sent to Paylocity.
       const wrongKey = { ...t.services.config, secretKey: () => 'another key' }
       assert.throws(
-        () => paylocityApiSettings(wrongKey, resolved),
+        () => weblinkSettings(adapterContext({ ...t.services, config: wrongKey }, resolved)),
         /Failed to fetch the employee from Paylocity/,
       )
     })

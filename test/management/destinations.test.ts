@@ -91,7 +91,7 @@ for (const dialect of DIALECTS) {
       const before = await tenantSnapshot(t.services, acme.tenant.id)
       const cases: Array<[unknown, string]> = [
         [{ name: 'x' }, 'type is a required field'],
-        [{ type: 'workday', name: 'x' }, 'type must be one of: generic-hr, paylocity'],
+        [{ type: 'workday', name: 'x' }, 'type must be one of: generic-hr, paylocity, bamboohr'],
         [{ type: 'generic-hr' }, 'name is a required field'],
         [{ type: 'generic-hr', name: ' ' }, 'name is required (1 to 200 characters)'],
         [

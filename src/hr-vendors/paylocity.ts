@@ -1,6 +1,6 @@
-/** Paylocity's New Hire, Employee Change and Termination webhooks turned into AddUser, ModifyUser, TerminateUser. */
+/** Paylocity: New Hire, Employee Change (fetched from the Weblink API) and Termination webhooks. */
 import {
-  type PaylocityClient,
+  PaylocityClient,
   type PaylocityEmployee,
   PaylocityError,
   type PaylocitySettings,
@@ -8,8 +8,72 @@ import {
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
 import { isEmail } from '../directory/users.js'
 import { AppError, mustBeString } from '../errors.js'
-import { isMissing, type JsonObject } from './fields.js'
-import { genericAddUser, genericModifyUser, genericRef } from './generic-hr-adapter.js'
+import { isMissing, type JsonObject } from '../webhooks/fields.js'
+import { commandFor, genericAddUser, genericModifyUser, genericRef } from './generic-hr.js'
+import { type AdapterContext, HR_OPERATIONS, type HrVendor } from './hr-vendor.js'
+
+/** Two attempts each for the token and the employee must fit in the ~20 s a webhook sender waits. */
+const WEBLINK_TIMEOUT_MS = 5000
+
+export const paylocity: HrVendor = {
+  type: 'paylocity',
+  label: 'Paylocity',
+  description:
+    "Paylocity's New Hire, Employee Change and Termination webhooks; Employee Change fetches the employee from the Weblink API",
+  settings: [
+    { key: 'client_id', description: 'Weblink API client id (Employee Change fetches the employee with it)' },
+    { key: 'client_secret', description: 'Weblink API client secret', secret: true },
+    {
+      key: 'token_url',
+      description: 'OAuth2 token endpoint',
+      url: true,
+      default: 'https://api.paylocity.com/IdentityServer/connect/token',
+    },
+    {
+      key: 'api_base_url',
+      description: 'Weblink API base URL',
+      url: true,
+      default: 'https://api.paylocity.com',
+    },
+  ],
+  together: [['client_id', 'client_secret']],
+  authentication: { kind: 'authorization' },
+  endpoints: HR_OPERATIONS,
+  adapt: (endpoint, body, context) =>
+    commandFor(endpoint, {
+      add: () => paylocityAddUser(body),
+      modify: () =>
+        paylocityEmployeeChange(body, {
+          api: weblinkSettings(context),
+          ensureKnown: context.ensureKnown,
+          client: (settings) =>
+            new PaylocityClient(settings, { timeoutMs: WEBLINK_TIMEOUT_MS, policy: context.outbound }),
+        }),
+      terminate: () => paylocityTerminateUser(body),
+    }),
+}
+
+/** The destination's Weblink API settings with the client secret unsealed, or null when it has none. */
+export function weblinkSettings(context: AdapterContext): PaylocitySettings | null {
+  const { client_id: clientId, token_url: tokenUrl, api_base_url: apiBaseUrl } = context.settings
+  if (clientId === undefined) return null
+  let clientSecret: string | null
+  try {
+    clientSecret = context.secret('client_secret')
+  } catch {
+    throw new AppError('paylocity_fetch_failed', {
+      reason:
+        'the stored client_secret cannot be decrypted (was OPTIMALCLOUD_SECRET_KEY changed?); set it again',
+    })
+  }
+  if (clientSecret === null) return null
+  return {
+    clientId,
+    clientSecret,
+    ...(tokenUrl === undefined ? {} : { tokenUrl }),
+    ...(apiBaseUrl === undefined ? {} : { apiBaseUrl }),
+  }
+}
 
 /** Paylocity's names for the generic fields; the generic name wins when both hold a value. */
 const PAYLOCITY_NAMES: ReadonlyArray<readonly [generic: string, paylocity: string]> = [
@@ -78,7 +142,7 @@ export interface EmployeeChangeContext {
   /** The destination's Weblink API settings (secret unsealed), or null when it has none. */
   api: PaylocitySettings | null
   /** Throws `User not found in the OptimalCloud` for an employee the destination does not know. */
-  ensureKnown: (ref: EmployeeRef) => Promise<void>
+  ensureKnown: (ref: EmployeeRef) => Promise<unknown>
   /** Makes the client; tests and callers may pass their own. */
   client: (settings: PaylocitySettings) => Pick<PaylocityClient, 'getEmployee'>
 }

@@ -1,7 +1,50 @@
-/** Generic HR bodies (SPEC §6) turned into AddUser, ModifyUser and TerminateUser. */
+/** Generic HR: any HR tool that posts `employee_id`, names, email and mobile to the three URLs. */
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
-import { mustBeString } from '../errors.js'
-import { isMissing, type JsonObject, optionalString, requireStrings } from './fields.js'
+import { AppError, mustBeString } from '../errors.js'
+import { isMissing, type JsonObject, optionalString, requireStrings } from '../webhooks/fields.js'
+import { HR_OPERATIONS, type HrCommand, type HrEndpoint, type HrVendor } from './hr-vendor.js'
+
+export const genericHr: HrVendor = {
+  type: 'generic-hr',
+  label: 'Generic HR',
+  description:
+    'Any HR system that can call a URL: it posts employee_id, first_name, last_name, email, mobile and display_name',
+  settings: [],
+  authentication: { kind: 'authorization' },
+  endpoints: HR_OPERATIONS,
+  adapt: (endpoint, body) =>
+    commandFor(endpoint, {
+      add: () => genericAddUser(body),
+      modify: () => genericModifyUser(body),
+      terminate: () => genericTerminateUser(body),
+    }),
+}
+
+/**
+ * The command of one of the three operation URLs, built by the matching function. `events` is for
+ * vendors that post every event to one URL: a vendor without it answers 404 there.
+ *
+ * @example commandFor('deleteuser', { add, modify, terminate: () => genericTerminateUser(body) })
+ */
+export async function commandFor(
+  endpoint: HrEndpoint,
+  build: {
+    add: () => AddUser | Promise<AddUser>
+    modify: () => ModifyUser | Promise<ModifyUser>
+    terminate: () => TerminateUser | Promise<TerminateUser>
+  },
+): Promise<HrCommand> {
+  switch (endpoint) {
+    case 'adduser':
+      return { kind: 'add', command: await build.add() }
+    case 'modifyuser':
+      return { kind: 'modify', command: await build.modify() }
+    case 'deleteuser':
+      return { kind: 'terminate', command: await build.terminate() }
+    case 'events':
+      throw new AppError('not_found')
+  }
+}
 
 /**
  * adduser: `employee_id`, `first_name`, `last_name`, `email` required in that order, then
