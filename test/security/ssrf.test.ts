@@ -203,7 +203,7 @@ onEachDatabase('SSRF: connector URLs', { tenants: ['acme'] }, (s) => {
 
   describe('saving a connector URL (management API)', () => {
     for (const [url, what] of HOSTILE) {
-      it(`refuses ${url} (${what}) as the Zendesk url, a Paylocity token_url or api_base_url, changing nothing`, async () => {
+      it(`refuses ${url} (${what}) as the Zendesk url, a Paylocity or BambooHR URL setting, changing nothing`, async () => {
         const supportBefore = await as(s.app, s.acme, 'GET', '/support')
         const destinationsBefore = await as(s.app, s.acme, 'GET', '/destinations')
 
@@ -225,6 +225,13 @@ onEachDatabase('SSRF: connector URLs', { tenants: ['acme'] }, (s) => {
           assert.equal(patched.status, 400, patched.raw)
           assert.deepEqual(patched.body, { error: `Setting ${key} ${NOT_PUBLIC.slice('url '.length)}` })
         }
+        const bamboo = await as(s.app, s.acme, 'POST', '/destinations', {
+          type: 'bamboohr',
+          name: 'Hostile',
+          settings: { company_domain: 'acme', api_key: 'bamboo-api-key-value', api_base_url: url },
+        })
+        assert.equal(bamboo.status, 400, bamboo.raw)
+        assert.deepEqual(bamboo.body, { error: `Setting api_base_url ${NOT_PUBLIC.slice('url '.length)}` })
 
         assert.deepEqual((await as(s.app, s.acme, 'GET', '/support')).body, supportBefore.body)
         assert.deepEqual((await as(s.app, s.acme, 'GET', '/destinations')).body, destinationsBefore.body)
@@ -333,6 +340,34 @@ onEachDatabase('SSRF: connector URLs', { tenants: ['acme'] }, (s) => {
         'Zendesk answered 302, a redirect, which is not followed during user search',
       )
       assert.equal(plainZd.connections(), before, 'the redirect target was never contacted')
+    })
+
+    it('refuses a hostile BambooHR api_base_url at call time, without connecting', async () => {
+      s.services.outbound = lenient
+      const created = await as<{ plugin_id: string }>(s.app, s.acme, 'POST', '/destinations', {
+        type: 'bamboohr',
+        name: 'BambooHR',
+        settings: {
+          company_domain: 'acme',
+          api_key: 'bamboo-api-key-value',
+          api_base_url: `https://loopback.example.test:${zd.port}`,
+        },
+      })
+      assert.equal(created.status, 201, created.raw)
+      s.services.outbound = strict
+      const connections = zd.connections()
+      const res = await hr(s.app, s.acme, created.body.plugin_id, 'adduser', {
+        type: 'employee.created',
+        timestamp: new Date().toISOString(),
+        data: { companyId: 1, employeeId: '77', changedFields: [] },
+      })
+      assert.equal(res.statusCode, 400, res.body)
+      assert.deepEqual(res.json(), { error: 'Failed to fetch the employee from BambooHR' })
+      assert.match(
+        await reason(),
+        /^the address of BambooHR is not allowed \(not a public host\) while fetching employee 77$/,
+      )
+      assert.equal(zd.connections(), connections, 'no connection was made')
     })
 
     it('refuses hostile Paylocity URLs at call time: token_url before the token, api_base_url before the employee', async () => {
