@@ -273,7 +273,8 @@ function dispatcherFor(policy: OutboundPolicy): Agent {
         const wanted = all.filter((a) =>
           options.family !== 4 && options.family !== 6 ? true : a.family === options.family,
         )
-        if (wanted.length === 0) {
+        const [first] = wanted
+        if (first === undefined) {
           callback(Object.assign(new Error('no address'), { code: 'ENOTFOUND' }), '', 4)
           return
         }
@@ -286,8 +287,6 @@ function dispatcherFor(policy: OutboundPolicy): Agent {
           ;(callback as (error: null, addresses: ResolvedAddress[]) => void)(null, wanted)
           return
         }
-        const [first] = wanted
-        if (first === undefined) return
         callback(null, first.address, first.family)
       },
       (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)), '', 4),
