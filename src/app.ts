@@ -106,6 +106,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
   registerMetrics(app)
+  // A browser opening a tenant's address lands on its console (signed out: the sign-in page).
+  app.get('/', async (_request, reply) => reply.redirect('/console/', 303))
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     try {

@@ -10,6 +10,7 @@ import { registerSupportConfigureCommand } from './cli/support-configure-command
 import { registerTenantCommands } from './cli/tenant-commands.js'
 import { registerUserCommands } from './cli/user-commands.js'
 import { AppError } from './errors.js'
+import { generateSecretKey } from './secrets.js'
 
 const program = new Command('optimalcloud')
   .description('OptimalCloud webhooks: helpdesk tickets and HR provisioning for an identity cloud')
@@ -41,12 +42,26 @@ common(
       ...(opts.baseDomain === undefined ? {} : { baseDomain: opts.baseDomain.toLowerCase() }),
       ...(opts.defaultTenant === undefined ? {} : { defaultTenant: opts.defaultTenant }),
     })
+    // On PostgreSQL the key cannot be made on the fly (every instance must share it): refuse to start
+    // without it, rather than fail the first Zendesk or Paylocity call.
+    if (!config.databaseUrl.startsWith('sqlite:')) config.secretKey()
     // Loaded here, not at the top: the HTTP stack (Fastify, routes, connectors) is a fifth of the start-up
     // time of every other command, which never needs it.
     const { serve } = await import('./server.js')
     await serve(config, { port, host: opts.host })
   },
 )
+
+common(
+  program
+    .command('secret-key')
+    .description('the key that encrypts connector secrets (OPTIMALCLOUD_SECRET_KEY)')
+    .command('generate')
+    .description('print a fresh random key to set as OPTIMALCLOUD_SECRET_KEY'),
+).action((opts: CommonOptions) => {
+  const key = generateSecretKey()
+  process.stdout.write(opts.json === true ? `${JSON.stringify({ key })}\n` : `${key}\n`)
+})
 
 registerTenantCommands(program)
 registerApiKeyCommands(program)

@@ -35,17 +35,29 @@ export function secretBox(key: string): SecretBox {
 }
 
 /**
+ * A fresh secret key: 32 random bytes, base64url (43 characters).
+ *
+ * @example process.stdout.write(`${generateSecretKey()}\n`)
+ */
+export function generateSecretKey(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/**
  * The key from OPTIMALCLOUD_SECRET_KEY, or for the embedded default a key generated once into
  * the data folder (mode 0600) beside the database file.
  */
 export function loadSecretKey(envKey: string | undefined, keyFile: string | null): string {
   if (envKey !== undefined && envKey !== '') return envKey
   if (keyFile === null)
-    throw new Error('OPTIMALCLOUD_SECRET_KEY must be set when the database is not a local file')
+    throw new Error(
+      'OPTIMALCLOUD_SECRET_KEY must be set when the database is not a local file: it encrypts connector secrets. ' +
+        'Make one with `optimalcloud secret-key generate`, keep it in your secret store, and give every instance the same one.',
+    )
   if (!existsSync(keyFile)) {
     mkdirSync(dirname(keyFile), { recursive: true })
     try {
-      writeFileSync(keyFile, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' })
+      writeFileSync(keyFile, generateSecretKey(), { mode: 0o600, flag: 'wx' })
     } catch (error) {
       // Another process (the CLI beside the server) made it first: use theirs.
       if ((error as { code?: string }).code !== 'EEXIST') throw error

@@ -1,5 +1,6 @@
-/** `optimalcloud user create|list|get`: the User Manager from the command line. */
+/** `optimalcloud user create|list|get|enable|disable`: the User Manager from the command line. */
 import type { Command } from 'commander'
+import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
   findUserByEmail,
@@ -8,6 +9,8 @@ import {
   type UserDetails,
 } from '../directory/users.js'
 import { AppError } from '../errors.js'
+import type { Services } from '../services.js'
+import type { Tenant } from '../tenancy/tenants.js'
 import {
   type CommonOptions,
   common,
@@ -31,6 +34,7 @@ export function registerUserCommands(program: Command): void {
       .option('--first-name <name>', 'first name')
       .option('--last-name <name>', 'last name')
       .option('--service-account', 'make it a service account (needs --password-stdin)')
+      .option('--admin', 'make it a console administrator of the tenant (needs --password-stdin)')
       .option('--password-stdin', 'read the password from standard input'),
   ).action(
     async (
@@ -39,15 +43,18 @@ export function registerUserCommands(program: Command): void {
         firstName?: string
         lastName?: string
         serviceAccount?: boolean
+        admin?: boolean
         passwordStdin?: boolean
       },
     ) => {
-      if (opts.serviceAccount === true && opts.passwordStdin !== true) {
-        throw new AppError('bad_request', { message: '--service-account needs --password-stdin' })
+      const signsIn = opts.serviceAccount === true || opts.admin === true
+      if (signsIn && opts.passwordStdin !== true) {
+        const flag = opts.serviceAccount === true ? '--service-account' : '--admin'
+        throw new AppError('bad_request', { message: `${flag} needs --password-stdin` })
       }
-      if (opts.passwordStdin === true && opts.serviceAccount !== true) {
-        // Only service accounts sign in with a password here; reading one and dropping it would mislead.
-        throw new AppError('bad_request', { message: '--password-stdin is for --service-account' })
+      if (opts.passwordStdin === true && !signsIn) {
+        // Only accounts that sign in have a password; reading one and dropping it would mislead.
+        throw new AppError('bad_request', { message: '--password-stdin is for --service-account or --admin' })
       }
       const password = opts.passwordStdin === true ? await readSecretFromStdin() : undefined
       await withServices(
@@ -58,6 +65,7 @@ export function registerUserCommands(program: Command): void {
             ...(opts.firstName === undefined ? {} : { firstName: opts.firstName }),
             ...(opts.lastName === undefined ? {} : { lastName: opts.lastName }),
             serviceAccount: opts.serviceAccount === true,
+            admin: opts.admin === true,
             ...(password === undefined ? {} : { password }),
           }),
         describe,
@@ -74,42 +82,71 @@ export function registerUserCommands(program: Command): void {
         table(rows, ['id', 'login_id', 'email', 'display_name', 'status', 'employee_id', 'service_account']),
     ),
   )
-  common(
-    user
-      .command('get')
-      .description('one user, by email or by employee id')
-      .requiredOption('--tenant <tenant>', 'tenant name')
-      .option('--email <email>', 'email (any case)')
-      .option('--employee-id <id>', 'employee id given by an HR system')
-      .option('--destination <plugin_id>', 'the provisioning destination that made the user'),
-  ).action((opts: TenantOptions & { email?: string; employeeId?: string; destination?: string }) =>
-    withServices(
-      opts,
-      async (services) => {
-        const tenant = await tenantNamed(services, opts.tenant)
-        let found: UserDetails | null
-        if (opts.email !== undefined) {
-          found = await findUserByEmail(services.database.db, tenant.id, opts.email)
-        } else if (opts.employeeId !== undefined) {
-          const matches = await findUsersByEmployeeId(
-            services.database.db,
-            tenant.id,
-            opts.employeeId,
-            opts.destination,
-          )
-          if (matches.length > 1) {
-            throw new AppError('bad_request', {
-              message: `Several users have employee id ${opts.employeeId}; name one with --destination`,
-            })
-          }
-          found = matches[0] ?? null
-        } else {
-          throw new AppError('bad_request', { message: 'Give --email or --employee-id' })
-        }
-        if (found === null) throw new AppError('not_found', { message: 'User not found' })
-        return found
-      },
-      describe,
-    ),
+  common(whoFlags(user.command('get').description('one user, by email or by employee id'))).action(
+    (opts: TenantOptions & WhoOptions) =>
+      withServices(
+        opts,
+        async (services) => findOne(services, await tenantNamed(services, opts.tenant), opts),
+        describe,
+      ),
   )
+  for (const action of ['enable', 'disable'] as const) {
+    common(
+      whoFlags(
+        user
+          .command(action)
+          .description(
+            action === 'disable'
+              ? 'disable a user: it can no longer sign in (a user its HR system terminated stays terminated)'
+              : 'enable a disabled user (a user its HR system terminated is refused: only that HR system brings it back)',
+          ),
+      ),
+    ).action((opts: TenantOptions & WhoOptions) =>
+      withServices(
+        opts,
+        async (services) => {
+          const tenant = await tenantNamed(services, opts.tenant)
+          const found = await findOne(services, tenant, opts)
+          return changeUserStatus(services, tenant.id, found.id, action)
+        },
+        describe,
+      ),
+    )
+  }
+}
+
+type WhoOptions = { email?: string; employeeId?: string; destination?: string }
+
+/** `--email E | --employee-id X [--destination PLUGIN_ID]`: how the CLI names one user. */
+function whoFlags(command: Command): Command {
+  return command
+    .requiredOption('--tenant <tenant>', 'tenant name')
+    .option('--email <email>', 'email (any case)')
+    .option('--employee-id <id>', 'employee id given by an HR system')
+    .option('--destination <plugin_id>', 'the provisioning destination that made the user')
+}
+
+/** The one user named by --email or --employee-id; 404 when none, 400 when the employee id is ambiguous. */
+async function findOne(services: Services, tenant: Tenant, opts: WhoOptions): Promise<UserDetails> {
+  let found: UserDetails | null
+  if (opts.email !== undefined) {
+    found = await findUserByEmail(services.database.db, tenant.id, opts.email)
+  } else if (opts.employeeId !== undefined) {
+    const matches = await findUsersByEmployeeId(
+      services.database.db,
+      tenant.id,
+      opts.employeeId,
+      opts.destination,
+    )
+    if (matches.length > 1) {
+      throw new AppError('bad_request', {
+        message: `Several users have employee id ${opts.employeeId}; name one with --destination`,
+      })
+    }
+    found = matches[0] ?? null
+  } else {
+    throw new AppError('bad_request', { message: 'Give --email or --employee-id' })
+  }
+  if (found === null) throw new AppError('not_found', { message: 'User not found' })
+  return found
 }

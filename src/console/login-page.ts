@@ -1,20 +1,44 @@
 /** `GET|POST /console/login` and `POST /console/logout`: administrator sign-in and sign-out. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { publicOrigin } from '../config.js'
 import type { Services } from '../services.js'
+import { tenantNameFromHost } from '../tenancy/host.js'
 import { field, sendPage } from './forms.js'
-import { html } from './layout.js'
+import { html, type SafeHtml } from './layout.js'
 import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS, verifyAdmin } from './session.js'
 
 /** One message for every failure, so nobody learns which tenants, emails or accounts exist. */
 export const SIGN_IN_FAILED = 'Sign-in failed: check your email and password.'
 export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your address. Try again in a minute.'
 
-function loginPage(reply: FastifyReply, status: number, email: string, error?: string): FastifyReply {
+/**
+ * On a host that names no tenant (`localhost:8080`), nobody can sign in: the page says which address to
+ * open instead. A host that names an unknown tenant gets the plain form, so nobody learns which exist.
+ */
+function tenantHint(services: Services, request: FastifyRequest): SafeHtml | null {
+  const name = tenantNameFromHost(
+    request.headers.host,
+    services.config.baseDomain,
+    services.config.defaultTenant,
+  )
+  if (name !== null) return null
+  const example = `${publicOrigin(services.config, '{tenant}')}/`
+  return html`<div class="notice" role="status" id="tenant-hint">This address names no tenant. Open your tenant's own address, <code>${example}</code> with your tenant's name in place of <code>{tenant}</code> (the first start makes <code>${example.replace('{tenant}', 'demo')}</code>).</div>`
+}
+
+function loginPage(
+  reply: FastifyReply,
+  status: number,
+  email: string,
+  error?: string,
+  hint: SafeHtml | null = null,
+): FastifyReply {
   return sendPage(reply, status, {
     title: 'Sign in',
     error,
     body: html`<section class="card login">
 <h1>Sign in</h1>
+${hint ?? ''}
 <p class="muted">Tenant administrators sign in with their email and password.</p>
 <form class="stack" method="post" action="/console/login">
 <label for="email">Email</label><input id="email" type="email" name="email" value="${email}" autocomplete="username" required autofocus>
@@ -41,7 +65,7 @@ export function cookieOptions(request: FastifyRequest) {
 export function registerLoginRoutes(app: FastifyInstance, services: Services): void {
   app.get('/login', async (request, reply) => {
     if (request.consoleSession !== null) return reply.redirect('/console/administration', 303)
-    return loginPage(reply, 200, '')
+    return loginPage(reply, 200, '', undefined, tenantHint(services, request))
   })
 
   app.post('/login', async (request, reply) => {
@@ -57,7 +81,7 @@ export function registerLoginRoutes(app: FastifyInstance, services: Services): v
     const tenant = request.consoleTenant
     if (userId === null || tenant === null) {
       services.failures.recordFailure(address)
-      return loginPage(reply, 401, email, SIGN_IN_FAILED)
+      return loginPage(reply, 401, email, SIGN_IN_FAILED, tenantHint(services, request))
     }
     const token = await createSession(services.database, tenant.id, userId)
     reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(request), maxAge: SESSION_TTL_MS / 1000 })

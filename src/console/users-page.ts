@@ -1,6 +1,7 @@
 /** The Identity Management tab: the User Manager (users and service accounts; create, disable, enable). */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { createUser, listUsers, setUserStatus } from '../directory/users.js'
+import { changeUserStatus } from '../directory/user-status.js'
+import { createUser, listUsers } from '../directory/users.js'
 import type { Services } from '../services.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { badge, csrfField, html, postButton, when } from './layout.js'
@@ -11,9 +12,10 @@ interface UserForm {
   firstName: string
   lastName: string
   serviceAccount: boolean
+  admin: boolean
 }
 
-const EMPTY: UserForm = { email: '', firstName: '', lastName: '', serviceAccount: false }
+const EMPTY: UserForm = { email: '', firstName: '', lastName: '', serviceAccount: false, admin: false }
 
 async function usersPage(
   services: Services,
@@ -32,9 +34,11 @@ async function usersPage(
 <td>${
       u.id === session.userId
         ? html`<span class="muted">you</span>`
-        : u.status === 'active'
-          ? postButton(`/console/users/${u.id}/disable`, 'Disable', session.csrf, 'danger')
-          : postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)
+        : u.status === 'terminated'
+          ? html`<span class="muted" title="Only its HR system brings it back">by its HR system</span>`
+          : u.status === 'active'
+            ? postButton(`/console/users/${u.id}/disable`, 'Disable', session.csrf, 'danger')
+            : postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)
     }</td>
 </tr>`,
   )
@@ -53,14 +57,15 @@ ${
 }
 </section>
 <section class="card"><h2>Create a new user</h2>
-<p class="muted">A Service Account signs in to the webhooks with its email and password (HTTP Basic).</p>
+<p class="muted">A Service Account signs in to the webhooks with its email and password (HTTP Basic); an Administrator signs in to this console.</p>
 <form class="stack" method="post" action="/console/users">
 ${csrfField(session.csrf)}
 <label for="user-email">Email (login ID)</label><input id="user-email" type="email" name="email" value="${form.email}" required>
 <label for="user-first">First name</label><input id="user-first" type="text" name="first_name" value="${form.firstName}">
 <label for="user-last">Last name</label><input id="user-last" type="text" name="last_name" value="${form.lastName}">
 <label for="user-service">Service Account</label><span><input id="user-service" type="checkbox" name="service_account" value="1" ${form.serviceAccount ? 'checked' : ''}></span>
-<label for="user-password">Password</label><input id="user-password" type="password" name="password" autocomplete="new-password" placeholder="service accounts: at least 8 characters">
+<label for="user-admin">Administrator</label><span><input id="user-admin" type="checkbox" name="admin" value="1" ${form.admin ? 'checked' : ''}> <span class="muted">signs in to this console</span></span>
+<label for="user-password">Password</label><input id="user-password" type="password" name="password" autocomplete="new-password" placeholder="service accounts and administrators: at least 8 characters">
 <div class="actions"><button type="submit">Create user</button></div>
 </form></section>`,
   })
@@ -77,12 +82,15 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
       firstName: field(body, 'first_name'),
       lastName: field(body, 'last_name'),
       serviceAccount: checked(body, 'service_account'),
+      admin: checked(body, 'admin'),
     }
     const password = field(body, 'password')
-    if (password !== '' && !form.serviceAccount) {
-      // Only service accounts sign in with a password here; storing one for nobody would mislead.
+    const signsIn = form.serviceAccount || form.admin
+    if (password !== '' && !signsIn) {
+      // Only accounts that sign in have a password; storing one for nobody would mislead.
       return usersPage(services, session, reply, 400, form, {
-        error: 'A password is only for a Service Account: tick Service Account or leave the password empty.',
+        error:
+          'A password is only for a Service Account or an Administrator: tick one of them or leave the password empty.',
       })
     }
     try {
@@ -91,10 +99,12 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         firstName: form.firstName,
         lastName: form.lastName,
         serviceAccount: form.serviceAccount,
-        ...(form.serviceAccount ? { password } : {}),
+        admin: form.admin,
+        ...(signsIn ? { password } : {}),
       })
+      const kind = created.service_account ? 'Service account' : created.admin ? 'Administrator' : 'User'
       return usersPage(services, session, reply, 200, EMPTY, {
-        notice: `${created.service_account ? 'Service account' : 'User'} ${created.email} created.`,
+        notice: `${kind} ${created.email} created.`,
       })
     } catch (error) {
       const { status, message } = userError(error)
@@ -102,10 +112,7 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
     }
   })
 
-  for (const [action, status] of [
-    ['disable', 'disabled'],
-    ['enable', 'active'],
-  ] as const) {
+  for (const action of ['disable', 'enable'] as const) {
     app.post<{ Params: { id: string } }>(`/users/:id/${action}`, async (request, reply) => {
       const session = sessionOf(request)
       if (request.params.id === session.userId) {
@@ -114,9 +121,7 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         })
       }
       try {
-        const user = await setUserStatus(services.database, session.tenant.id, request.params.id, status)
-        // A disabled service account stops working on this instance at once, elsewhere within seconds.
-        services.authenticator.forget()
+        const user = await changeUserStatus(services, session.tenant.id, request.params.id, action)
         return usersPage(services, session, reply, 200, EMPTY, {
           notice: `${user.email} ${action === 'disable' ? 'disabled' : 'enabled'}.`,
         })

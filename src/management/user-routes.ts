@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
   findUserByEmail,
@@ -10,7 +11,6 @@ import {
   findUsersByEmployeeId,
   listUsers,
   setPassword,
-  setUserStatus,
   type UserDetails,
 } from '../directory/users.js'
 import { AppError } from '../errors.js'
@@ -59,8 +59,17 @@ const NewUserBody = Type.Object(
     service_account: Type.Optional(
       Type.Boolean({ description: 'A service account signs webhooks in with its email and password' }),
     ),
+    admin: Type.Optional(
+      Type.Boolean({
+        description:
+          'A console administrator of the tenant signs in to the console with its email and password',
+      }),
+    ),
     password: Type.Optional(
-      Type.String({ description: 'Required for a service account (8 characters or more); stored as scrypt' }),
+      Type.String({
+        description:
+          'Required for a service account or an administrator (8 characters or more); stored as scrypt',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -129,7 +138,7 @@ export function userRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'createUser',
-          summary: 'Create a user or a service account',
+          summary: 'Create a user, a service account or a console administrator',
           body: NewUserBody,
           response: { 201: UserSchema, ...errors(400, 409) },
         },
@@ -137,16 +146,22 @@ export function userRoutes(services: Services) {
       async (request, reply) => {
         const body = request.body
         const serviceAccount = body.service_account === true
-        if (!serviceAccount && body.password !== undefined) {
-          // Only service accounts sign in with a password here; keeping one nothing uses would mislead.
-          throw new AppError('bad_request', { message: 'password is only for service accounts' })
+        const admin = body.admin === true
+        if (!serviceAccount && !admin && body.password !== undefined) {
+          // Only accounts that sign in have a password; keeping one nothing uses would mislead.
+          throw new AppError('bad_request', {
+            message: 'password is only for service accounts and administrators',
+          })
         }
-        if (serviceAccount && body.password === undefined) {
-          throw new AppError('bad_request', { message: 'password is a required field for a service account' })
+        if ((serviceAccount || admin) && body.password === undefined) {
+          throw new AppError('bad_request', {
+            message: `password is a required field for ${serviceAccount ? 'a service account' : 'an administrator'}`,
+          })
         }
         const user = await createUser(database, callerOf(request).tenant.id, {
           email: body.email,
           serviceAccount,
+          admin,
           ...(body.first_name === undefined ? {} : { firstName: body.first_name }),
           ...(body.last_name === undefined ? {} : { lastName: body.last_name }),
           ...(body.display_name === undefined ? {} : { displayName: body.display_name }),
@@ -192,29 +207,12 @@ export function userRoutes(services: Services) {
             summary:
               action === 'disable'
                 ? 'Disable a user: it can no longer sign in (at once here, within seconds everywhere)'
-                : 'Enable a disabled user again',
+                : 'Enable a disabled user again (a user its HR system terminated is refused: only that HR system brings it back)',
             params: IdParams,
             response: { 200: UserSchema, ...errors(400, 404) },
           },
         },
-        async (request) => {
-          const tenantId = callerOf(request).tenant.id
-          const user = await requireUser(tenantId, request.params.id)
-          // Termination is the HR system's word (deleteuser); its adduser reactivates. Disabling is ours.
-          if (user.status === 'terminated') {
-            throw new AppError('bad_request', {
-              message: 'The user is terminated by its HR system; an adduser from it reactivates the user',
-            })
-          }
-          const updated = await setUserStatus(
-            database,
-            tenantId,
-            user.id,
-            action === 'disable' ? 'disabled' : 'active',
-          )
-          services.authenticator.forget()
-          return updated
-        },
+        async (request) => changeUserStatus(services, callerOf(request).tenant.id, request.params.id, action),
       )
     }
   }

@@ -169,7 +169,7 @@ for (const dialect of DIALECTS) {
         [
           { email: 'p@acme.example.com', password: 'long enough pass' },
           400,
-          'password is only for service accounts',
+          'password is only for service accounts and administrators',
         ],
         [
           { email: 'p@acme.example.com', service_account: true },
@@ -181,7 +181,12 @@ for (const dialect of DIALECTS) {
           400,
           'password must be at least 8 characters',
         ],
-        [{ email: 'p@acme.example.com', admin: true }, 400, 'admin is not a known field'],
+        [
+          { email: 'p@acme.example.com', admin: true },
+          400,
+          'password is a required field for an administrator',
+        ],
+        [{ email: 'p@acme.example.com', owner: true }, 400, 'owner is not a known field'],
         [{ email: 'p@acme.example.com', first_name: ['x'] }, 400, 'first_name must be a string'],
       ]
       for (const [body, status, message] of cases) {
@@ -259,12 +264,14 @@ for (const dialect of DIALECTS) {
       const theirs = await createUser(t.services.database, other.tenant.id, { email: 'q@other.example.com' })
       const before = await tenantSnapshot(t.services, acme.tenant.id)
       const otherBefore = await tenantSnapshot(t.services, other.tenant.id)
+      // Enable is refused; disable leaves `terminated` as it is (one rule for every surface).
+      const enable = await as(t.app, acme, 'POST', `/users/${terminated.id}/enable`)
+      assert.equal(enable.status, 400)
+      assert.deepEqual(enable.body, { error: 'The user was terminated by its HR system' })
+      const disable = await as<User>(t.app, acme, 'POST', `/users/${terminated.id}/disable`)
+      assert.equal(disable.status, 200)
+      assert.equal(disable.body.status, 'terminated')
       for (const action of ['disable', 'enable']) {
-        const res = await as(t.app, acme, 'POST', `/users/${terminated.id}/${action}`)
-        assert.equal(res.status, 400)
-        assert.deepEqual(res.body, {
-          error: 'The user is terminated by its HR system; an adduser from it reactivates the user',
-        })
         for (const id of [theirs.id, 'usr_nope']) {
           const missing = await as(t.app, acme, 'POST', `/users/${id}/${action}`)
           assert.equal(missing.status, 404)
@@ -273,6 +280,49 @@ for (const dialect of DIALECTS) {
       }
       assert.equal(await tenantSnapshot(t.services, acme.tenant.id), before)
       assert.equal(await tenantSnapshot(t.services, other.tenant.id), otherBefore)
+    })
+
+    it('creates another console administrator who can sign in to the console at once', async () => {
+      const password = 'second admin password'
+      const created = await as<User & { admin: boolean }>(t.app, acme, 'POST', '/users', {
+        email: 'second.admin@acme.example.com',
+        admin: true,
+        password,
+      })
+      assert.equal(created.status, 201, created.raw)
+      assert.equal(created.body.admin, true)
+      assert.equal(created.body.service_account, false)
+      const signIn = await t.app.inject({
+        method: 'POST',
+        url: '/console/login',
+        headers: { host: acme.host, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ email: 'second.admin@acme.example.com', password }).toString(),
+      })
+      assert.equal(signIn.statusCode, 303, signIn.body)
+    })
+
+    it('refuses to disable the last active administrator, and allows it while another one is active', async () => {
+      const first = await createUser(t.services.database, other.tenant.id, {
+        email: 'admin1@other.example.com',
+        admin: true,
+        password: SERVICE_PASSWORD,
+      })
+      const refused = await as(t.app, other, 'POST', `/users/${first.id}/disable`)
+      assert.equal(refused.status, 400)
+      assert.deepEqual(refused.body, {
+        error: 'The last active administrator of a tenant cannot be disabled',
+      })
+      const second = await createUser(t.services.database, other.tenant.id, {
+        email: 'admin2@other.example.com',
+        admin: true,
+        password: SERVICE_PASSWORD,
+      })
+      // Both at once: exactly one of them goes through.
+      const both = await Promise.all([
+        as<User>(t.app, other, 'POST', `/users/${first.id}/disable`),
+        as<User>(t.app, other, 'POST', `/users/${second.id}/disable`),
+      ])
+      assert.deepEqual(both.map((res) => res.status).sort(), [200, 400])
     })
   })
 }

@@ -1,0 +1,89 @@
+/**
+ * The one rule for an administrator's enable and disable of a user, used by the management API, the CLI
+ * and the console alike: termination belongs to the HR system, and a tenant keeps an administrator.
+ */
+import { AppError } from '../errors.js'
+import type { Database, Tx } from '../storage/database.js'
+import type { UserTable } from '../storage/schema.js'
+import { toUserDetails, type UserDetails } from './users.js'
+
+export type StatusAction = 'enable' | 'disable'
+
+/** What the rule needs: the database, and the credential cache to drop (a disabled account stops at once here). */
+export interface StatusServices {
+  database: Database
+  authenticator: { forget(): void }
+}
+
+/**
+ * Enables or disables a user by an administrator's hand:
+ * - a user its HR system terminated is brought back only by that HR system (its adduser): enable is
+ *   `400 The user was terminated by its HR system`, and disable leaves `terminated` as it is;
+ * - the last active administrator of a tenant cannot be disabled (nobody could sign in to undo it);
+ * - enabling an active user or disabling a disabled one changes nothing.
+ * 404 `User not found` for an unknown id or another tenant's user.
+ *
+ * @example await changeUserStatus(services, tenant.id, userId, 'disable')
+ */
+export async function changeUserStatus(
+  services: StatusServices,
+  tenantId: string,
+  userId: string,
+  action: StatusAction,
+): Promise<UserDetails> {
+  const { database } = services
+  const user = await database.transaction(async (trx) => {
+    const row = await lockUser(database, trx, tenantId, userId)
+    const next = nextStatus(row, action)
+    if (next === row.status) return row
+    if (next === 'disabled' && row.is_admin === 1 && row.status === 'active')
+      await requireAnotherAdministrator(database, trx, tenantId, userId)
+    const updatedAt = new Date().toISOString()
+    await trx
+      .updateTable('users')
+      .set({ status: next, updated_at: updatedAt })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .execute()
+    return { ...row, status: next, updated_at: updatedAt }
+  })
+  // This instance stops accepting a disabled account at once; the others within their re-check time.
+  services.authenticator.forget()
+  return toUserDetails(user)
+}
+
+/** The status an action leads to from the user's current one; throws where the rule forbids it. */
+export function nextStatus(row: Pick<UserTable, 'status'>, action: StatusAction): string {
+  if (row.status === 'terminated') {
+    if (action === 'enable')
+      throw new AppError('bad_request', { message: 'The user was terminated by its HR system' })
+    return 'terminated'
+  }
+  return action === 'enable' ? 'active' : 'disabled'
+}
+
+async function lockUser(database: Database, trx: Tx, tenantId: string, userId: string): Promise<UserTable> {
+  const query = trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId)
+  const row = await (database.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst()
+  if (row === undefined) throw new AppError('not_found', { message: 'User not found' })
+  return row
+}
+
+/**
+ * Refuses to disable the last active administrator. On PostgreSQL the tenant's active administrators
+ * are locked, so two administrators disabling each other at once cannot both succeed; SQLite has one
+ * writer, so the read and the write of this transaction are not interleaved with another's.
+ */
+async function requireAnotherAdministrator(database: Database, trx: Tx, tenantId: string, userId: string) {
+  const query = trx
+    .selectFrom('users')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('is_admin', '=', 1)
+    .where('status', '=', 'active')
+  const admins = await (database.dialect === 'postgres' ? query.forUpdate() : query).execute()
+  if (!admins.some((admin) => admin.id !== userId))
+    throw new AppError('bad_request', {
+      message: 'The last active administrator of a tenant cannot be disabled',
+    })
+}
