@@ -25,6 +25,11 @@ export interface Config {
   pgSchema: string | undefined
   /** When set, GET /metrics needs `Authorization: Bearer <token>` (on any host); unset, it is served only to IP and localhost hosts. */
   metricsToken: string | null
+  /**
+   * OPTIMALCLOUD_ALLOW_PRIVATE_CONNECTORS=true: connectors may call plain http and private,
+   * loopback and reserved addresses (local development and tests only; logged as a warning at start).
+   */
+  allowPrivateConnectors: boolean
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/optimalcloud.db'
@@ -55,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sqliteSynchronous: env.OPTIMALCLOUD_SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
     pgSchema: env.OPTIMALCLOUD_PG_SCHEMA || undefined,
     metricsToken: env.OPTIMALCLOUD_METRICS_TOKEN || null,
+    allowPrivateConnectors: env.OPTIMALCLOUD_ALLOW_PRIVATE_CONNECTORS === 'true',
     ...overrides,
   }
 }

@@ -32,6 +32,11 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     app.addHook('onRequest', async (_request, reply) => {
       if (draining) reply.header('connection', 'close')
     })
+    if (config.allowPrivateConnectors) {
+      app.log.warn(
+        'OPTIMALCLOUD_ALLOW_PRIVATE_CONNECTORS=true: connectors may call plain http and private addresses; never use this in production',
+      )
+    }
     await app.listen({ port: options.port, host: options.host })
     // The bound port, not the requested one: `--port 0` picks a free port, and the URLs shown
     // to administrators (curl lines, HR webhook URLs) must name the port that answers.

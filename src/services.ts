@@ -2,6 +2,7 @@
 import { Authenticator } from './auth/authenticator.js'
 import { FailureLimiter } from './auth/failure-limiter.js'
 import type { Config } from './config.js'
+import { type OutboundPolicy, outboundPolicy } from './connectors/http/outbound-policy.js'
 import { DestinationDirectory } from './directory/destinations.js'
 import type { Database } from './storage/database.js'
 import type { ZendeskBackendOptions } from './support/zendesk-tickets.js'
@@ -14,6 +15,8 @@ export interface Services {
   authenticator: Authenticator
   failures: FailureLimiter
   destinations: DestinationDirectory
+  /** Where connectors may send requests (https to public hosts unless the operator allows private ones); tests may replace it. */
+  outbound: OutboundPolicy
   /** Overrides of the Zendesk backend's timings (tests); unset in production. */
   zendesk?: ZendeskBackendOptions
 }
@@ -27,5 +30,6 @@ export function createServices(config: Config, database: Database): Services {
     authenticator: new Authenticator(database, config.credentialRecheckMs),
     failures: new FailureLimiter(config.authFailuresPerMinute),
     destinations: new DestinationDirectory(database, config.credentialRecheckMs),
+    outbound: outboundPolicy({ allowPrivate: config.allowPrivateConnectors }),
   }
 }

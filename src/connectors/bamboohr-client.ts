@@ -1,5 +1,7 @@
 /** BambooHR API client: one employee's fields, for provisioning (`GET /api/gateway.php/{company}/v1/employees/{id}/`). */
 import { ConnectorError } from './connector-error.js'
+import { basicAuthorization, ConnectorHttp, OutboundError, type VendorAnswer } from './http/connector-http.js'
+import { type OutboundPolicy, outboundPolicy } from './http/outbound-policy.js'
 
 export const DEFAULT_BAMBOOHR_API_BASE_URL = 'https://api.bamboohr.com'
 
@@ -32,14 +34,24 @@ export interface BambooHrEmployee {
   inactive: boolean
 }
 
-export type BambooHrFailureKind = 'auth' | 'not_found' | 'server' | 'timeout' | 'network' | 'bad_response'
+export type BambooHrFailureKind =
+  | 'auth'
+  | 'not_found'
+  | 'server'
+  | 'timeout'
+  | 'network'
+  | 'bad_response'
+  /** An api_base_url that is not an https URL of a public host (the outbound URL policy); never called. */
+  | 'not_allowed'
 
-/** `message` is short and fixed (status and kind), never a key or BambooHR's own text. */
+/** `message` is short and fixed (status and BambooHR's error code), never a key or BambooHR's own text. */
 export class BambooHrError extends ConnectorError<BambooHrFailureKind> {}
 
 export interface BambooHrClientOptions {
   /** Per attempt (connect, headers and body), default 5000. */
   timeoutMs?: number
+  /** Where calls may go; strict (https, public hosts) unless given. */
+  policy?: OutboundPolicy
 }
 
 function text(value: unknown): string | null {
@@ -73,43 +85,51 @@ export function mapBambooHrEmployee(body: unknown): BambooHrEmployee {
  */
 export class BambooHrClient {
   readonly #settings: BambooHrSettings
-  readonly #timeoutMs: number
+  readonly #authorization: string
+  readonly #http: ConnectorHttp
 
   constructor(settings: BambooHrSettings, options: BambooHrClientOptions = {}) {
     this.#settings = settings
-    this.#timeoutMs = options.timeoutMs ?? 5000
+    this.#authorization = basicAuthorization(settings.apiKey, 'x')
+    this.#http = new ConnectorHttp({
+      vendor: 'BambooHR',
+      policy: options.policy ?? outboundPolicy(),
+      // The key and the header made from it never reach a message.
+      secrets: [settings.apiKey, this.#authorization],
+      timeoutMs: options.timeoutMs ?? 5000,
+    })
   }
 
   /** One employee; one retry on a network failure or a 5xx, none on a timeout (the sender is waiting). */
   async getEmployee(employeeId: string): Promise<BambooHrEmployee> {
     const base = (this.#settings.apiBaseUrl ?? DEFAULT_BAMBOOHR_API_BASE_URL).replace(/\/+$/, '')
     const url = `${base}/api/gateway.php/${encodeURIComponent(this.#settings.companyDomain)}/v1/employees/${encodeURIComponent(employeeId)}/?fields=${BAMBOOHR_FIELDS.join(',')}`
-    const authorization = `Basic ${Buffer.from(`${this.#settings.apiKey}:x`).toString('base64')}`
     for (let attempt = 1; ; attempt++) {
-      const signal = AbortSignal.timeout(this.#timeoutMs)
-      let status: number
-      let body: string
+      let answer: VendorAnswer
       try {
-        const response = await fetch(url, {
-          headers: { authorization, accept: 'application/json' },
-          signal,
-          redirect: 'error',
+        answer = await this.#http.send({
+          method: 'GET',
+          url,
+          headers: { authorization: this.#authorization, accept: 'application/json' },
         })
-        status = response.status
-        body = await response.text()
-      } catch {
-        if (signal.aborted)
-          throw new BambooHrError('timeout', `no answer from BambooHR within ${this.#timeoutMs} ms`)
-        if (attempt === 1) continue
-        throw new BambooHrError('network', 'could not reach BambooHR')
+      } catch (error) {
+        if (!(error instanceof OutboundError)) throw error
+        if (error.kind === 'network' && attempt === 1) continue
+        const kind: BambooHrFailureKind =
+          error.kind === 'timeout' || error.kind === 'network' || error.kind === 'not_allowed'
+            ? error.kind
+            : 'bad_response'
+        throw new BambooHrError(kind, error.message, error.status)
       }
+      const { status } = answer
       if (status >= 500 && attempt === 1) continue
       if (status >= 200 && status < 300) {
         let parsed: unknown
         try {
-          parsed = JSON.parse(body)
-        } catch {
-          throw new BambooHrError('bad_response', `BambooHR answered ${status} with invalid JSON`, status)
+          parsed = this.#http.json(answer)
+        } catch (error) {
+          if (error instanceof OutboundError) throw new BambooHrError('bad_response', error.message, status)
+          throw error
         }
         return mapBambooHrEmployee(parsed)
       }
@@ -121,7 +141,7 @@ export class BambooHrClient {
             : status >= 500 || status === 429
               ? 'server'
               : 'bad_response'
-      throw new BambooHrError(kind, `BambooHR answered ${status}`, status)
+      throw new BambooHrError(kind, this.#http.statusReason(answer), status)
     }
   }
 }

@@ -2,6 +2,13 @@
 
 import { createHash } from 'node:crypto'
 import { ConnectorError } from './connector-error.js'
+import {
+  ConnectorHttp,
+  OutboundError,
+  type OutboundRequest,
+  type VendorAnswer,
+} from './http/connector-http.js'
+import { type OutboundPolicy, outboundPolicy } from './http/outbound-policy.js'
 
 export interface PaylocitySettings {
   clientId: string
@@ -23,7 +30,15 @@ export interface PaylocityEmployee {
   terminated: boolean
 }
 
-export type PaylocityFailureKind = 'auth' | 'not_found' | 'server' | 'timeout' | 'network' | 'bad_response'
+export type PaylocityFailureKind =
+  | 'auth'
+  | 'not_found'
+  | 'server'
+  | 'timeout'
+  | 'network'
+  | 'bad_response'
+  /** A token_url or api_base_url that is not an https URL of a public host (the outbound URL policy); never called. */
+  | 'not_allowed'
 
 /** message says why (for the delivery log) and never contains the client secret or the access token. */
 export class PaylocityError extends ConnectorError<PaylocityFailureKind> {}
@@ -33,6 +48,8 @@ export interface PaylocityClientOptions {
   timeoutMs?: number
   /** Clock for token expiry, injectable so tests can move time. */
   now?: () => number
+  /** Where calls may go; strict (https, public hosts) unless given. */
+  policy?: OutboundPolicy
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000
@@ -43,8 +60,8 @@ const EXPIRY_MARGIN_MS = 60_000
 // expires_in is only RECOMMENDED by RFC 6749; without it assume a short life rather than
 // keep a token Paylocity may already have retired.
 const DEFAULT_EXPIRES_IN_S = 300
-// Error bodies are quoted in the delivery log; keep them short.
-const MAX_DETAIL_CHARS = 200
+// Ids come from a webhook body and are quoted in messages: enough to recognise one.
+const MAX_ID_CHARS = 64
 
 interface CachedToken {
   accessToken: string
@@ -118,50 +135,47 @@ export function mapWeblinkEmployee(body: unknown): PaylocityEmployee {
   }
 }
 
-interface HttpAnswer {
-  status: number
-  body: string
-}
-
 export class PaylocityClient {
   readonly #clientId: string
   readonly #clientSecret: string
   readonly #tokenUrl: string
   readonly #apiBaseUrl: string
-  readonly #timeoutMs: number
   readonly #now: () => number
   readonly #key: string
-  // Strings that must never reach an error message: the secret, the Basic credentials
-  // (which encode it) and every access token this client has seen. Only text that comes from
-  // outside (ids, Paylocity's bodies, socket errors) is redacted: the client's own wording
-  // never holds a secret, and redacting it would mangle messages when a secret is short.
-  readonly #secrets = new Set<string>()
+  // Remembers what must never reach a message: the secret, the Basic credentials (which encode
+  // it) and every access token this client has seen.
+  readonly #http: ConnectorHttp
 
   constructor(settings: PaylocitySettings, options: PaylocityClientOptions = {}) {
     this.#clientId = settings.clientId
     this.#clientSecret = settings.clientSecret
     this.#tokenUrl = text(settings.tokenUrl) ?? DEFAULT_TOKEN_URL
     this.#apiBaseUrl = trimTrailingSlash(text(settings.apiBaseUrl) ?? DEFAULT_API_BASE_URL)
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.#now = options.now ?? Date.now
     this.#key = cacheKey(this.#tokenUrl, this.#clientId, this.#clientSecret)
-    this.#remember(this.#clientSecret)
-    this.#remember(this.#basicCredentials())
+    this.#http = new ConnectorHttp({
+      vendor: 'Paylocity',
+      policy: options.policy ?? outboundPolicy(),
+      secrets: [this.#clientSecret, this.#basicCredentials()],
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    })
   }
 
   async getEmployee(companyId: string, employeeId: string): Promise<PaylocityEmployee> {
     // Ids come from a webhook body: encode them so they cannot change the path.
     const url = `${this.#apiBaseUrl}/api/v2/companies/${encodeURIComponent(companyId)}/employees/${encodeURIComponent(employeeId)}`
     // Redacted when used rather than now: the token to hide is not known yet.
-    const doing = () => this.#redact(`fetching employee ${employeeId} of company ${companyId}`)
+    const doing = () =>
+      this.#http.redact(`fetching employee ${clip(employeeId)} of company ${clip(companyId)}`)
     let refreshedToken = false
     let retriedFailure = false
     for (;;) {
       const token = await this.#token()
-      let answer: HttpAnswer
+      let answer: VendorAnswer
       try {
-        answer = await this.#send(url, {
+        answer = await this.#send({
           method: 'GET',
+          url,
           headers: { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' },
         })
       } catch (err) {
@@ -194,7 +208,7 @@ export class PaylocityClient {
   #token(): Promise<CachedToken> {
     const cached = tokenCache.get(this.#key)
     if (cached !== undefined && cached.expiresAt > this.#now()) {
-      this.#remember(cached.accessToken)
+      this.#http.remember(cached.accessToken)
       return Promise.resolve(cached)
     }
     let pending = tokenInFlight.get(this.#key)
@@ -206,7 +220,7 @@ export class PaylocityClient {
     }
     return pending.then((token) => {
       // Another instance may have fetched it; this one must still keep it out of its messages.
-      this.#remember(token.accessToken)
+      this.#http.remember(token.accessToken)
       return token
     })
   }
@@ -219,10 +233,12 @@ export class PaylocityClient {
   async #requestToken(): Promise<CachedToken> {
     let retried = false
     for (;;) {
-      let answer: HttpAnswer
+      let answer: VendorAnswer
       try {
-        answer = await this.#send(this.#tokenUrl, {
+        answer = await this.#send({
           method: 'POST',
+          url: this.#tokenUrl,
+          vendor: 'Paylocity token endpoint',
           headers: {
             authorization: `Basic ${this.#basicCredentials()}`,
             'content-type': 'application/x-www-form-urlencoded',
@@ -248,7 +264,7 @@ export class PaylocityClient {
         // is not a token endpoint at all: all of them are the destination's settings to fix.
         throw new PaylocityError(
           'auth',
-          `Paylocity token endpoint answered ${status} while requesting an access token${this.#detail(answer.body)}`,
+          `${this.#http.statusReason(answer)} while requesting an access token`,
           status,
         )
       }
@@ -261,7 +277,7 @@ export class PaylocityClient {
           status,
         )
       }
-      this.#remember(accessToken)
+      this.#http.remember(accessToken)
       const expiresIn =
         isRecord(body) && typeof body.expires_in === 'number' && Number.isFinite(body.expires_in)
           ? body.expires_in
@@ -276,37 +292,32 @@ export class PaylocityClient {
     }
   }
 
-  async #send(url: string, init: RequestInit): Promise<HttpAnswer> {
-    const signal = AbortSignal.timeout(this.#timeoutMs)
+  /** One attempt through the shared plumbing; its failures become PaylocityErrors of the same kind. */
+  async #send(request: OutboundRequest): Promise<VendorAnswer> {
     try {
-      const response = await fetch(url, { ...init, signal, redirect: 'error' })
-      // Reading the body is part of the attempt, so a server that stalls mid-body times out too.
-      const body = await response.text()
-      return { status: response.status, body }
+      return await this.#http.send(request)
     } catch (err) {
-      if (signal.aborted) {
-        throw new PaylocityError('timeout', `no answer from Paylocity within ${this.#timeoutMs} ms`)
-      }
-      throw new PaylocityError(
-        'network',
-        `could not reach Paylocity (${this.#redact(describeNetworkError(err))})`,
-      )
+      if (!(err instanceof OutboundError)) throw err
+      const kind: PaylocityFailureKind =
+        err.kind === 'timeout' || err.kind === 'network' || err.kind === 'not_allowed'
+          ? err.kind
+          : 'bad_response'
+      throw new PaylocityError(kind, err.message, err.status)
     }
   }
 
-  #parseJson(answer: HttpAnswer, doing: string): unknown {
+  #parseJson(answer: VendorAnswer, doing: string): unknown {
     try {
-      return JSON.parse(answer.body)
-    } catch {
-      throw new PaylocityError(
-        'bad_response',
-        `Paylocity answered invalid JSON while ${doing}`,
-        answer.status,
-      )
+      return this.#http.json(answer)
+    } catch (err) {
+      if (err instanceof OutboundError)
+        throw new PaylocityError('bad_response', `${err.message} while ${doing}`, answer.status)
+      throw err
     }
   }
 
-  #statusError(answer: HttpAnswer, doing: string): PaylocityError {
+  /** Only the status and Paylocity's error code reach the message: its bodies quote the request back. */
+  #statusError(answer: VendorAnswer, doing: string): PaylocityError {
     const { status } = answer
     const kind: PaylocityFailureKind =
       status === 404
@@ -316,11 +327,7 @@ export class PaylocityClient {
           : status >= 500 || status === 429
             ? 'server'
             : 'bad_response'
-    return new PaylocityError(
-      kind,
-      `Paylocity answered ${status} while ${doing}${this.#detail(answer.body)}`,
-      status,
-    )
+    return new PaylocityError(kind, `${this.#http.statusReason(answer)} while ${doing}`, status)
   }
 
   #withContext(err: unknown, doing: string): PaylocityError {
@@ -330,55 +337,15 @@ export class PaylocityClient {
     return new PaylocityError('network', `unexpected failure while ${doing}`)
   }
 
-  /** Paylocity's own explanation from an error body, for the delivery log. */
-  #detail(body: string): string {
-    let message: string | null = null
-    try {
-      message = errorMessageOf(JSON.parse(body))
-    } catch {
-      message = text(body)
-    }
-    if (message === null) return ''
-    // Redact before cutting, so a token cut in half cannot slip through as a prefix.
-    const clean = this.#redact(message).replace(/\s+/g, ' ')
-    return `: ${clean.length > MAX_DETAIL_CHARS ? `${clean.slice(0, MAX_DETAIL_CHARS)}...` : clean}`
-  }
-
   #basicCredentials(): string {
     // RFC 6749 2.3.1: id and secret are form-encoded before Basic; IdentityServer decodes them,
     // which matters because Paylocity secrets can contain '+', '/' and '='.
     const pair = `${encodeURIComponent(this.#clientId)}:${encodeURIComponent(this.#clientSecret)}`
     return Buffer.from(pair).toString('base64')
   }
-
-  #remember(secret: string): void {
-    if (secret !== '') this.#secrets.add(secret)
-  }
-
-  #redact(message: string): string {
-    let out = message
-    for (const secret of this.#secrets) out = out.split(secret).join('[redacted]')
-    return out
-  }
 }
 
-/** Weblink errors are a list of {code, message, options}; IdentityServer uses {error, error_description}. */
-function errorMessageOf(body: unknown): string | null {
-  const first = Array.isArray(body) ? body[0] : body
-  if (typeof first === 'string') return text(first)
-  if (!isRecord(first)) return null
-  const parts = [text(first.error), text(first.error_description), text(first.message), text(first.Message)]
-  const found = parts.filter((part): part is string => part !== null)
-  return found.length > 0 ? found.join(': ') : null
-}
-
-function describeNetworkError(err: unknown): string {
-  // undici reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND...) in cause.
-  if (err instanceof Error) {
-    const cause: unknown = err.cause
-    if (isRecord(cause) && typeof cause.code === 'string') return cause.code
-    if (cause instanceof Error) return cause.message
-    return err.message
-  }
-  return 'unknown error'
+/** An id from a webhook body, cut to a length a message can hold. */
+function clip(id: string): string {
+  return id.length > MAX_ID_CHARS ? `${id.slice(0, MAX_ID_CHARS)}…` : id
 }

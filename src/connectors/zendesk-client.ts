@@ -2,6 +2,14 @@
 
 import { setTimeout as delay } from 'node:timers/promises'
 import { ConnectorError } from './connector-error.js'
+import {
+  ConnectorHttp,
+  OutboundError,
+  type OutboundRequest,
+  retryAfterMs,
+  type VendorAnswer,
+} from './http/connector-http.js'
+import { type OutboundPolicy, outboundPolicy } from './http/outbound-policy.js'
 
 export interface ZendeskSettings {
   url: string
@@ -17,6 +25,8 @@ export type ZendeskFailureKind =
   | 'network'
   | 'bad_response'
   | 'rejected'
+  /** The url is not an https URL of a public host (the outbound URL policy); never sent. */
+  | 'not_allowed'
 
 /** A failed Zendesk call; `message` says why for the delivery log and never contains the token or Authorization header. */
 export class ZendeskError extends ConnectorError<ZendeskFailureKind> {}
@@ -30,6 +40,8 @@ export interface ZendeskClientOptions {
   maxAttempts?: number
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>
+  /** Where calls may go; strict (https, public hosts) unless given. */
+  policy?: OutboundPolicy
 }
 
 export interface ZendeskTicketInput {
@@ -48,15 +60,18 @@ const BACKOFF_BASE_MS = 250
 const BACKOFF_MAX_MS = 4000
 // An attempt squeezed into less time than this would only turn a clear failure into a timeout.
 const MIN_ATTEMPT_MS = 100
-// Zendesk's text goes into the delivery log: enough to act on, not a whole HTML error page.
-const MAX_DETAIL_CHARS = 200
 // The search answers 100 users a page; an exact address hidden behind more fuzzy matches than this is not worth the wait.
 const MAX_SEARCH_PAGES = 5
-const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+// The newest comments are enough to find one this client just added.
+const COMMENTS_PAGE = 100
 
-/** Validates settings shape: url must be https:// (or http://127.0.0.1/localhost for tests) with no path beyond '/', email must look like an email, token non-empty. Returns an error message or null. */
-export function validateZendeskSettings(s: Partial<Record<string, unknown>>): string | null {
-  const url = s.url
+/**
+ * What is wrong with a Zendesk url's shape (absolute http(s), no credentials, no path), or null.
+ * Whether it may be called is the outbound URL policy's to say.
+ *
+ * @example zendeskUrlProblem('https://acme.zendesk.com/api/v2') // 'url must be the Zendesk address alone, …'
+ */
+export function zendeskUrlProblem(url: unknown): string | null {
   if (typeof url !== 'string' || url.trim() === '') return 'url is required'
   let parsed: URL
   try {
@@ -64,14 +79,25 @@ export function validateZendeskSettings(s: Partial<Record<string, unknown>>): st
   } catch {
     return 'url must be an absolute address like https://acme.zendesk.com'
   }
-  const local = LOCAL_HOSTS.has(parsed.hostname)
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && local)) {
-    return 'url must start with https:// (like https://acme.zendesk.com)'
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    return 'url must be an https URL of a public host'
   }
   if (parsed.username !== '' || parsed.password !== '') return 'url must not carry credentials'
   if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') {
     return 'url must be the Zendesk address alone, with no path (like https://acme.zendesk.com)'
   }
+  return null
+}
+
+/**
+ * Validates the settings' shape: url an absolute http(s) address with no path beyond '/' and no
+ * credentials, email like an email, token non-empty. Whether the url may be called (https, a public
+ * host) is the outbound URL policy's to say (checkOutboundUrl when saved, the client when calling).
+ * Returns an error message or null.
+ */
+export function validateZendeskSettings(s: Partial<Record<string, unknown>>): string | null {
+  const invalidUrl = zendeskUrlProblem(s.url)
+  if (invalidUrl !== null) return invalidUrl
 
   const email = s.email
   if (typeof email !== 'string' || email.trim() === '') return 'email is required'
@@ -95,11 +121,13 @@ interface AttemptFailure {
   retryAfterMs: number | undefined
 }
 
+type Outcome = { json: unknown } | { failure: AttemptFailure }
+
 interface RequestSpec {
   method: 'GET' | 'POST' | 'PUT'
   /** Absolute URL on the configured Zendesk host. */
   url: string
-  /** For messages: the path without the query (the query holds a requester's address). */
+  /** For messages: what the call does, never its query (which holds a requester's address). */
   label: string
   body?: string
   headers?: Record<string, string>
@@ -109,8 +137,7 @@ export class ZendeskClient {
   readonly #base: string
   readonly #origin: string
   readonly #authorization: string
-  readonly #secrets: string[]
-  readonly #timeoutMs: number
+  readonly #http: ConnectorHttp
   readonly #budgetMs: number
   readonly #maxAttempts: number
   readonly #sleep: (ms: number) => Promise<void>
@@ -120,13 +147,18 @@ export class ZendeskClient {
     if (invalid !== null) throw new ZendeskError('rejected', `Zendesk settings are invalid: ${invalid}`)
     this.#base = settings.url.trim().replace(/\/+$/, '')
     this.#origin = new URL(this.#base).origin
+    // Whether the url may be called is checked on each call (after DNS), so every refusal reads alike.
+    const policy = options.policy ?? outboundPolicy()
     const token = settings.apiToken.trim()
     const credentials = Buffer.from(`${settings.email.trim()}/token:${token}`).toString('base64')
     this.#authorization = `Basic ${credentials}`
-    // Everything that would reveal the token if it were ever echoed back into a message; a toy token of a
-    // few characters (tests only, Zendesk's are 40) would turn every message into confetti, so it is spared.
-    this.#secrets = [credentials, token].filter((secret) => secret.length >= 6)
-    this.#timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS)
+    this.#http = new ConnectorHttp({
+      vendor: 'Zendesk',
+      policy,
+      // Everything that would reveal the token if it were ever echoed back into a message.
+      secrets: [token, this.#authorization],
+      timeoutMs: positive(options.timeoutMs, DEFAULT_TIMEOUT_MS),
+    })
     this.#budgetMs = positive(options.budgetMs, DEFAULT_BUDGET_MS)
     this.#maxAttempts = Math.max(1, Math.floor(positive(options.maxAttempts, DEFAULT_MAX_ATTEMPTS)))
     this.#sleep = options.sleep ?? ((ms) => delay(ms))
@@ -190,66 +222,131 @@ export class ZendeskClient {
     return created.id
   }
 
-  /** PUT /api/v2/tickets/{id}.json {"ticket":{"comment":{"body"}}} */
+  /**
+   * Adds a comment to a ticket: `PUT /api/v2/tickets/{id}.json {"ticket":{"comment":{"body"}}}`, made
+   * safe to retry. Zendesk has no idempotency key for updates, so each PUT carries the ticket's
+   * `updated_at` as `updated_stamp` with `safe_update`: Zendesk applies it only if the ticket has
+   * not changed since (else 409), so two PUTs sent against one stamp cannot both land. When an
+   * answer is lost (timeout, dropped connection, 5xx) or Zendesk answers 409, the ticket's newest
+   * comments are read before trying again, and the call ends there if this comment has landed.
+   */
   async addComment(ticketId: number, body: string): Promise<void> {
     if (!isId(ticketId)) {
       throw new ZendeskError('rejected', `Zendesk ticket id ${String(ticketId)} is not a ticket id`)
     }
-    await this.#call(
+    const deadline = performance.now() + this.#budgetMs
+    const label = `comment on ticket ${ticketId}`
+    let since: number | undefined
+    for (let attempt = 1; ; attempt++) {
+      // The stamp is read before the comments, so comments missing at (or after) it are missing from it.
+      const stamp = await this.#updatedStamp(ticketId, deadline)
+      since ??= Date.parse(stamp)
+      if (attempt > 1 && (await this.#hasComment(ticketId, body, since, deadline))) return
+      const outcome = await this.#attempt(
+        {
+          method: 'PUT',
+          url: `${this.#base}/api/v2/tickets/${ticketId}.json`,
+          label,
+          body: JSON.stringify({ ticket: { comment: { body }, safe_update: true, updated_stamp: stamp } }),
+        },
+        deadline,
+      )
+      if (!('failure' in outcome)) return
+      const { failure } = outcome
+      // 409: the ticket changed since the stamp, perhaps by this very comment: look, then try again.
+      const conflict = failure.status === 409
+      await this.#pauseBeforeRetry(
+        conflict ? { ...failure, retryable: true, retryAfterMs: 0 } : failure,
+        attempt,
+        label,
+        deadline,
+      )
+    }
+  }
+
+  /** The ticket's `updated_at`, the stamp a safe update is made against. */
+  async #updatedStamp(ticketId: number, deadline: number): Promise<string> {
+    const answer = await this.#call(
       {
-        method: 'PUT',
+        method: 'GET',
         url: `${this.#base}/api/v2/tickets/${ticketId}.json`,
-        label: `comment on ticket ${ticketId}`,
-        body: JSON.stringify({ ticket: { comment: { body } } }),
+        label: `reading ticket ${ticketId}`,
       },
-      performance.now() + this.#budgetMs,
+      deadline,
     )
+    const ticket = isRecord(answer) ? answer.ticket : undefined
+    const stamp = isRecord(ticket) ? ticket.updated_at : undefined
+    if (typeof stamp !== 'string' || Number.isNaN(Date.parse(stamp))) {
+      throw new ZendeskError('bad_response', `Zendesk answered ticket ${ticketId} without updated_at`)
+    }
+    return stamp
+  }
+
+  /** Whether a comment with this body was added to the ticket at or after `since` (ms). */
+  async #hasComment(ticketId: number, body: string, since: number, deadline: number): Promise<boolean> {
+    const answer = await this.#call(
+      {
+        method: 'GET',
+        url: `${this.#base}/api/v2/tickets/${ticketId}/comments.json?sort_order=desc&per_page=${COMMENTS_PAGE}`,
+        label: `reading the comments of ticket ${ticketId}`,
+      },
+      deadline,
+    )
+    const comments = isRecord(answer) ? answer.comments : undefined
+    if (!Array.isArray(comments)) {
+      throw new ZendeskError(
+        'bad_response',
+        `Zendesk answered the comments of ticket ${ticketId} without a list`,
+      )
+    }
+    const wanted = normalizeComment(body)
+    return comments.some((comment) => {
+      if (!isRecord(comment) || typeof comment.body !== 'string') return false
+      const created = typeof comment.created_at === 'string' ? Date.parse(comment.created_at) : Number.NaN
+      // Zendesk stamps to the second: a comment of the stamp's own second may be this one.
+      return normalizeComment(comment.body) === wanted && !(created < since)
+    })
   }
 
   /** Runs attempts until one succeeds, one fails for good, the attempts run out or the budget would be overrun. */
   async #call(spec: RequestSpec, deadline: number): Promise<unknown> {
-    let attempt = 0
-    for (;;) {
-      attempt++
-      const remaining = deadline - performance.now()
-      // AbortSignal.timeout takes whole milliseconds only.
-      const outcome = await this.#attempt(spec, Math.max(1, Math.ceil(Math.min(this.#timeoutMs, remaining))))
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(spec, deadline)
       if (!('failure' in outcome)) return outcome.json
-      const failure = outcome.failure
-      const tries = attempt === 1 ? '' : ` (after ${attempt} attempts)`
-      if (!failure.retryable || attempt >= this.#maxAttempts) {
-        throw this.#error(
-          failure.kind,
-          `Zendesk ${spec.label} failed: ${failure.reason}${tries}`,
-          failure.status,
-        )
-      }
-      const left = deadline - performance.now()
-      if (failure.retryAfterMs !== undefined && failure.retryAfterMs + MIN_ATTEMPT_MS > left) {
-        const seconds = Math.ceil(failure.retryAfterMs / 1000)
-        // Waiting would overrun the webhook's own deadline: better a clear failure now than a late one.
-        throw this.#error(
-          failure.kind,
-          `Zendesk ${spec.label} failed: ${failure.reason}; Zendesk asks to wait ${seconds} s, more than the time left${tries}`,
-          failure.status,
-        )
-      }
-      const wait = failure.retryAfterMs ?? backoff(attempt)
-      if (wait + MIN_ATTEMPT_MS > left) {
-        throw this.#error(
-          failure.kind,
-          `Zendesk ${spec.label} failed: ${failure.reason}${tries}; out of time`,
-          failure.status,
-        )
-      }
-      await this.#sleep(wait)
+      await this.#pauseBeforeRetry(outcome.failure, attempt, spec.label, deadline)
     }
   }
 
-  async #attempt(
-    spec: RequestSpec,
-    timeoutMs: number,
-  ): Promise<{ json: unknown } | { failure: AttemptFailure }> {
+  /** Throws the failure when it is final (or waiting would overrun the budget); else waits before the next attempt. */
+  async #pauseBeforeRetry(
+    failure: AttemptFailure,
+    attempt: number,
+    label: string,
+    deadline: number,
+  ): Promise<void> {
+    const tries = attempt === 1 ? '' : ` (after ${attempt} attempts)`
+    const what = `${failure.reason} during ${label}`
+    if (!failure.retryable || attempt >= this.#maxAttempts) {
+      throw this.#error(failure.kind, `${what}${tries}`, failure.status)
+    }
+    const left = deadline - performance.now()
+    if (failure.retryAfterMs !== undefined && failure.retryAfterMs + MIN_ATTEMPT_MS > left) {
+      const seconds = Math.ceil(failure.retryAfterMs / 1000)
+      // Waiting would overrun the webhook's own deadline: better a clear failure now than a late one.
+      throw this.#error(
+        failure.kind,
+        `${what}; Zendesk asks to wait ${seconds} s, more than the time left${tries}`,
+        failure.status,
+      )
+    }
+    const wait = failure.retryAfterMs ?? backoff(attempt)
+    if (wait + MIN_ATTEMPT_MS > left) {
+      throw this.#error(failure.kind, `${what}${tries}; out of time`, failure.status)
+    }
+    if (wait > 0) await this.#sleep(wait)
+  }
+
+  async #attempt(spec: RequestSpec, deadline: number): Promise<Outcome> {
     const headers: Record<string, string> = {
       Accept: 'application/json',
       Authorization: this.#authorization,
@@ -257,61 +354,31 @@ export class ZendeskClient {
       ...spec.headers,
     }
     if (spec.body !== undefined) headers['Content-Type'] = 'application/json'
-    let status: number
-    let retryAfter: string | null
-    let text: string
+    const request: OutboundRequest = { method: spec.method, url: spec.url, headers, deadline }
+    if (spec.body !== undefined) request.body = spec.body
+    let answer: VendorAnswer
     try {
-      const response = await fetch(spec.url, {
-        method: spec.method,
-        headers,
-        body: spec.body,
-        // A redirect would carry the token to wherever Zendesk points; the url setting is fixed instead.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      })
-      status = response.status
-      retryAfter = response.headers.get('retry-after')
-      // Read under the same signal, so a body that trickles in still ends at the timeout.
-      text = await response.text()
-    } catch (err) {
-      return { failure: transportFailure(err, timeoutMs) }
+      answer = await this.#http.send(request)
+    } catch (error) {
+      if (error instanceof OutboundError) return { failure: outboundFailure(error) }
+      throw error
     }
-
+    const { status } = answer
     if (status >= 200 && status < 300) {
-      if (text.trim() === '') return { json: null }
       try {
-        return { json: JSON.parse(text) }
-      } catch {
-        return { failure: fail('bad_response', `HTTP ${status} with a body that is not JSON`, status, false) }
+        return { json: this.#http.json(answer) }
+      } catch (error) {
+        if (error instanceof OutboundError) return { failure: outboundFailure(error) }
+        throw error
       }
     }
-    const detail = errorDetail(text)
-    const suffix = detail === '' ? '' : `: ${detail}`
-    if (status === 401 || status === 403) {
-      return {
-        failure: fail('auth', `HTTP ${status}, check the email and API token${suffix}`, status, false),
-      }
-    }
-    if (status === 429) {
-      return {
-        failure: fail(
-          'rate_limited',
-          `HTTP 429 rate limited${suffix}`,
-          status,
-          true,
-          parseRetryAfter(retryAfter),
-        ),
-      }
-    }
-    if (status >= 500) {
-      return { failure: fail('server', `HTTP ${status}${suffix}`, status, true, parseRetryAfter(retryAfter)) }
-    }
-    if (status >= 300 && status < 400) {
-      return {
-        failure: fail('bad_response', `HTTP ${status} redirect, check the url setting`, status, false),
-      }
-    }
-    return { failure: fail('rejected', `HTTP ${status}${suffix}`, status, false) }
+    // Only the status and Zendesk's error code: its descriptions quote the request back.
+    const reason = this.#http.statusReason(answer)
+    if (status === 401 || status === 403) return { failure: fail('auth', reason, status, false) }
+    const wait = retryAfterMs(answer.headers)
+    if (status === 429) return { failure: fail('rate_limited', reason, status, true, wait) }
+    if (status >= 500) return { failure: fail('server', reason, status, true, wait) }
+    return { failure: fail('rejected', reason, status, false) }
   }
 
   /** next_page is an absolute URL: follow it only on the configured host, which is where the token may go. */
@@ -326,9 +393,7 @@ export class ZendeskClient {
   }
 
   #error(kind: ZendeskFailureKind, message: string, status: number | undefined): ZendeskError {
-    let safe = message
-    for (const secret of this.#secrets) safe = safe.split(secret).join('[redacted]')
-    return new ZendeskError(kind, safe, status)
+    return new ZendeskError(kind, this.#http.redact(message), status)
   }
 }
 
@@ -342,28 +407,18 @@ function fail(
   return { kind, reason, status, retryable, retryAfterMs }
 }
 
-function transportFailure(err: unknown, timeoutMs: number): AttemptFailure {
-  const name = err instanceof Error ? err.name : ''
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return fail('timeout', `no answer within ${Math.round(timeoutMs)} ms`, undefined, true)
+/** A failure before any answer could be used: lost answers are worth another try, refusals are not. */
+function outboundFailure(error: OutboundError): AttemptFailure {
+  switch (error.kind) {
+    case 'timeout':
+      return fail('timeout', error.message, undefined, true)
+    case 'network':
+      return fail('network', error.message, undefined, true)
+    case 'not_allowed':
+      return fail('not_allowed', error.message, undefined, false)
+    default:
+      return fail('bad_response', error.message, error.status, false)
   }
-  // undici reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND...) in the cause.
-  const cause = err instanceof Error ? err.cause : undefined
-  let why = err instanceof Error ? err.message : String(err)
-  if (isRecord(cause)) {
-    if (typeof cause.code === 'string') why = cause.code
-    else if (typeof cause.message === 'string') why = cause.message
-  }
-  return fail('network', `network error (${truncate(why)})`, undefined, true)
-}
-
-/** Retry-After is seconds for Zendesk; an HTTP date is accepted too since proxies in front may send one. */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
-  const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
 }
 
 /** Exponential with jitter, so several instances retrying after one outage do not hit Zendesk in step. */
@@ -372,37 +427,14 @@ function backoff(attempt: number): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
 }
 
-/** Zendesk's own words from an error body: {"error","description","details"} or {"error":{"title","message"}}. */
-function errorDetail(text: string): string {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    return truncate(text)
-  }
-  if (!isRecord(parsed)) return truncate(text)
-  const parts: string[] = []
-  const error = parsed.error
-  if (typeof error === 'string') parts.push(error)
-  else if (isRecord(error)) {
-    if (typeof error.title === 'string') parts.push(error.title)
-    if (typeof error.message === 'string') parts.push(error.message)
-  }
-  if (typeof parsed.description === 'string') parts.push(parsed.description)
-  if (isRecord(parsed.details)) {
-    for (const entries of Object.values(parsed.details)) {
-      if (!Array.isArray(entries)) continue
-      for (const entry of entries) {
-        if (isRecord(entry) && typeof entry.description === 'string') parts.push(entry.description)
-      }
-    }
-  }
-  return truncate(parts.length > 0 ? parts.join('; ') : text)
-}
-
-function truncate(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > MAX_DETAIL_CHARS ? `${flat.slice(0, MAX_DETAIL_CHARS - 1)}…` : flat
+/** Zendesk keeps a comment's text as sent, give or take line endings and surrounding blanks. */
+function normalizeComment(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
+    .trim()
 }
 
 function positive(value: number | undefined, fallback: number): number {

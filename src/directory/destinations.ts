@@ -1,5 +1,6 @@
 /** The Provisioning Manager: provisioning destinations of every HR vendor, their settings and webhook URLs. */
 import { type Config, publicOrigin } from '../config.js'
+import { checkOutboundUrl, type OutboundPolicy } from '../connectors/http/outbound-policy.js'
 import { AppError } from '../errors.js'
 import {
   type DestinationType,
@@ -72,7 +73,12 @@ export interface DestinationChange {
   enabled?: boolean
 }
 
-type DestinationServices = { config: Config; database: Database; destinations: DestinationDirectory }
+type DestinationServices = {
+  config: Config
+  database: Database
+  destinations: DestinationDirectory
+  outbound: OutboundPolicy
+}
 
 /**
  * The HR webhook URLs of a destination of `vendor`, at the tenant's public origin (see publicOrigin).
@@ -109,6 +115,7 @@ export async function createDestination(
   const vendor = hrVendor(input.type)
   const name = readName(input.name)
   const settings = mergeSettings(services.config, vendor, {}, input.settings ?? {}, false)
+  await checkUrlSettings(services.outbound, vendor, input.settings ?? {})
   const now = new Date().toISOString()
   const row: DestinationTable = {
     id: randomToken(32),
@@ -160,6 +167,11 @@ export async function updateDestination(
   change: DestinationChange,
 ): Promise<DestinationView> {
   const name = change.name === undefined ? undefined : readName(change.name)
+  if (change.settings !== undefined) {
+    // Before the transaction: the check waits on DNS. A destination's type never changes.
+    const current = await requireRow(services.database.db, tenant.id, pluginId)
+    await checkUrlSettings(services.outbound, hrVendor(current.type), change.settings)
+  }
   const view = await services.database.transaction(async (trx) => {
     const row = await requireRow(trx, tenant.id, pluginId)
     const vendor = hrVendor(row.type)
@@ -363,22 +375,23 @@ function checkValue(config: Config, spec: SettingSpec, value: string): string {
     throw new AppError('bad_request', {
       message: `Setting ${spec.key} must be ${spec.choices.join(' or ')}`,
     })
-  if (spec.url === true) return checkUrl(spec.key, value)
   if (spec.secret === true) return secretBox(config.secretKey()).encrypt(value)
   return value
 }
 
-function checkUrl(key: string, value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new AppError('bad_request', { message: `Setting ${key} must be an http(s) URL` })
+/**
+ * The URL settings being set must be https URLs of public hosts (the outbound URL policy; 400 naming
+ * the setting otherwise), checked outside any transaction since it waits on DNS.
+ */
+async function checkUrlSettings(
+  policy: OutboundPolicy,
+  vendor: HrVendor,
+  changes: Record<string, unknown>,
+): Promise<void> {
+  for (const spec of settingsOf(vendor)) {
+    const value = changes[spec.key]
+    if (spec.url === true && typeof value === 'string' && value.trim() !== '') {
+      await checkOutboundUrl(policy, `Setting ${spec.key}`, value)
+    }
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '') {
-    throw new AppError('bad_request', {
-      message: `Setting ${key} must be an http(s) URL without credentials`,
-    })
-  }
-  return value
 }

@@ -257,7 +257,7 @@ async function employeeOf(event: BambooHrEvent, context: AdapterContext): Promis
   const apiBaseUrl = context.settings.api_base_url
   const client = new BambooHrClient(
     { companyDomain, apiKey, ...(apiBaseUrl === undefined ? {} : { apiBaseUrl }) },
-    { timeoutMs: API_TIMEOUT_MS },
+    { timeoutMs: API_TIMEOUT_MS, policy: context.outbound },
   )
   try {
     return await client.getEmployee(event.employeeId)

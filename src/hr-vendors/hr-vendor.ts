@@ -1,4 +1,5 @@
 /** What an HR vendor module declares: its settings, how its sender authenticates, and its adapters. */
+import type { OutboundPolicy } from '../connectors/http/outbound-policy.js'
 import type { EmployeeRef, HrCommand } from '../directory/provisioning.js'
 import type { User } from '../directory/users.js'
 import type { JsonObject } from '../webhooks/fields.js'
@@ -65,10 +66,10 @@ export interface AdapterContext {
   /** The user linked to the employee; throws `User not found in the OptimalCloud` for one the destination does not know. */
   ensureKnown(ref: EmployeeRef): Promise<User>
   /**
-   * Lets the operator reach connectors on private addresses (local development and tests); the vendor's
-   * API client passes it on to the connector plumbing.
+   * Where the vendor's API client may send requests (the outbound URL policy: https to public hosts
+   * unless the operator allows private ones); the client passes it on to the connector plumbing.
    */
-  allowPrivateConnectors: boolean
+  outbound: OutboundPolicy
 }
 
 /**

@@ -47,7 +47,8 @@ export const paylocity: HrVendor = {
         paylocityEmployeeChange(body, {
           api: weblinkSettings(context),
           ensureKnown: context.ensureKnown,
-          client: (settings) => new PaylocityClient(settings, { timeoutMs: WEBLINK_TIMEOUT_MS }),
+          client: (settings) =>
+            new PaylocityClient(settings, { timeoutMs: WEBLINK_TIMEOUT_MS, policy: context.outbound }),
         }),
       terminate: () => paylocityTerminateUser(body),
     }),

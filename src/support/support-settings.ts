@@ -1,5 +1,10 @@
 /** A tenant's support system setting (SPEC §7): builtin or Zendesk, with the Zendesk token sealed at rest. */
-import { validateZendeskSettings, type ZendeskSettings } from '../connectors/zendesk-client.js'
+import { checkOutboundUrl } from '../connectors/http/outbound-policy.js'
+import {
+  validateZendeskSettings,
+  type ZendeskSettings,
+  zendeskUrlProblem,
+} from '../connectors/zendesk-client.js'
 import { AppError } from '../errors.js'
 import { secretBox } from '../secrets.js'
 import type { Services } from '../services.js'
@@ -92,6 +97,14 @@ export async function configureSupport(
     throw new AppError('bad_request', {
       message: `Unknown Zendesk setting ${unknown.join(', ')} (the settings are ${ZENDESK_SETTING_KEYS.join(', ')})`,
     })
+  }
+  // The address the token will be sent to must be an https URL of a public host (and resolve to one):
+  // checked here, outside the transaction, since it waits on DNS. A kept address is checked again,
+  // as it may have been saved under a laxer policy.
+  const shown = supportView(tenant)
+  const nextUrl = settings.url ?? (shown.backend === 'zendesk' ? shown.url : undefined)
+  if (nextUrl !== undefined && zendeskUrlProblem(normalizeUrl(nextUrl)) === null) {
+    await checkOutboundUrl(services.outbound, 'url', normalizeUrl(nextUrl))
   }
   const box = secretBox(services.config.secretKey())
   // Read and write in one transaction (database only), so two configures cannot interleave a merge.

@@ -56,7 +56,7 @@ export async function createZendeskTicket(
   const tuning = services.zendesk ?? {}
   const zendesk = new ZendeskCalls(
     zendeskSettingsOf(services, tenant),
-    tuning,
+    { ...tuning, policy: services.outbound },
     performance.now() + positive(tuning.budgetMs, DEFAULT_BUDGET_MS),
   )
   const requesterId = await zendesk.run((client) => client.findUserIdByEmail(command.requesterEmail))

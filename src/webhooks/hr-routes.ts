@@ -50,14 +50,14 @@ function targetOf(destination: ResolvedDestination): ProvisioningTarget {
  * @example const api = weblinkSettings(adapterContext(services, destination))
  */
 export function adapterContext(
-  services: { config: Config; database: Services['database'] },
+  services: { config: Config; database: Services['database']; outbound: Services['outbound'] },
   destination: ResolvedDestination,
 ): AdapterContext {
   return {
     settings: destination.settings,
     secret: (key) => unsealSetting(services.config, destination, key),
     ensureKnown: (ref) => requireLinkedUser(services.database.db, targetOf(destination), ref),
-    allowPrivateConnectors: false,
+    outbound: services.outbound,
   }
 }
 

@@ -1,6 +1,7 @@
 // Tests the Paylocity Weblink client against the fake Weblink server: mapping, token caching, retries, failures.
 import assert from 'node:assert/strict'
 import { after, afterEach, beforeEach, describe, test } from 'node:test'
+import { outboundPolicy } from '../../src/connectors/http/outbound-policy.js'
 import {
   DEFAULT_API_BASE_URL,
   DEFAULT_TOKEN_URL,
@@ -17,6 +18,8 @@ const COMPANY = 'C01'
 const EMPLOYEE = '12345'
 
 let fake: FakePaylocity
+// The fake listens on 127.0.0.1: only the operator's allow-private setting lets a connector call it.
+const LOCAL = outboundPolicy({ allowPrivate: true })
 
 beforeEach(async () => {
   resetPaylocityTokenCache()
@@ -35,7 +38,7 @@ after(() => {
 function client(options?: PaylocityClientOptions, secret = fake.clientSecret): PaylocityClient {
   return new PaylocityClient(
     { clientId: fake.clientId, clientSecret: secret, tokenUrl: fake.tokenUrl, apiBaseUrl: fake.apiBaseUrl },
-    options,
+    { policy: LOCAL, ...options },
   )
 }
 
@@ -220,10 +223,11 @@ describe('PaylocityClient', () => {
     await rejectsWith(client().getEmployee(COMPANY, EMPLOYEE), 'server')
   })
 
-  test("an unknown employee is not_found, with Paylocity's explanation", async () => {
+  test("an unknown employee is not_found: the status and Paylocity's code, never its words", async () => {
     const err = await rejectsWith(client().getEmployee(COMPANY, '99999'), 'not_found')
     assert.equal(err.status, 404)
-    assert.match(err.message, /99999/)
+    assert.equal(err.message, 'Paylocity answered 404 (404) while fetching employee 99999 of company C01')
+    assert.doesNotMatch(err.message, /was not found/)
     assert.equal(fake.employeeRequests(), 1, '404 is not retried')
   })
 
@@ -236,7 +240,10 @@ describe('PaylocityClient', () => {
     const wrong = `${fake.clientSecret}X`
     const err = await rejectsWith(client({}, wrong).getEmployee(COMPANY, EMPLOYEE), 'auth')
     assert.equal(err.status, 400)
-    assert.match(err.message, /invalid_client/)
+    assert.equal(
+      err.message,
+      'Paylocity token endpoint answered 400 (invalid_client) while requesting an access token',
+    )
     assert.ok(!err.message.includes(wrong))
     assert.equal(fake.employeeRequests(), 0)
   })
@@ -255,7 +262,7 @@ describe('PaylocityClient', () => {
     await c.getEmployee(COMPANY, EMPLOYEE)
     await fake.close()
     const err = await rejectsWith(c.getEmployee(COMPANY, EMPLOYEE), 'network')
-    assert.match(err.message, /ECONNREFUSED/)
+    assert.match(err.message, /^could not reach Paylocity \(connection refused\) while fetching employee/)
     // A fresh fake for afterEach to close.
     fake = await startFakePaylocity()
   })

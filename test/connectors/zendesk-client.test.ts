@@ -1,6 +1,7 @@
 // Tests the Zendesk client against a local fake that answers like Zendesk, faults included.
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
+import { outboundPolicy } from '../../src/connectors/http/outbound-policy.js'
 import {
   validateZendeskSettings,
   ZendeskClient,
@@ -11,6 +12,8 @@ import {
 import { type FakeZendesk, startFakeZendesk } from '../fakes/fake-zendesk.js'
 
 const TOKEN = 'tok-5ecret-Zd-0123456789abcdef'
+// The fake listens on 127.0.0.1: only the operator's allow-private setting lets a connector call it.
+const LOCAL = outboundPolicy({ allowPrivate: true })
 const EMAIL = 'agent@optimalidm.com'
 
 /** Records the waits instead of sleeping, so retry tests run at once and can assert Retry-After was honoured. */
@@ -50,7 +53,7 @@ const ticketInput: ZendeskTicketInput = {
 describe('ZendeskClient', () => {
   let zd: FakeZendesk
   const client = (options: ZendeskClientOptions = {}, token = TOKEN): ZendeskClient =>
-    new ZendeskClient({ url: `${zd.url}/`, email: EMAIL, apiToken: token }, options)
+    new ZendeskClient({ url: `${zd.url}/`, email: EMAIL, apiToken: token }, { policy: LOCAL, ...options })
 
   before(async () => {
     zd = await startFakeZendesk({
@@ -114,7 +117,7 @@ describe('ZendeskClient', () => {
       )
       assert.equal(err.kind, 'auth')
       assert.equal(err.status, 401)
-      assert.match(err.message, /Couldn't authenticate you/)
+      assert.equal(err.message, 'Zendesk answered 401 during user search')
       assert.equal(zd.requests.length, 1)
       assert.ok(!err.message.includes('wrong-token'))
     })
@@ -166,24 +169,24 @@ describe('ZendeskClient', () => {
       assert.equal(zd.tickets.size, before + 1)
     })
 
-    it('is rejected, with Zendesk words, when the same key comes with another body', async () => {
+    it("is rejected, with Zendesk's error code, when the same key comes with another body", async () => {
       await client().createTicket(ticketInput, 'delivery-conflict')
       const err = await failure(
         client().createTicket({ ...ticketInput, subject: 'Other' }, 'delivery-conflict'),
       )
       assert.equal(err.kind, 'rejected')
       assert.equal(err.status, 400)
-      assert.match(err.message, /IdempotentRequestError/)
+      assert.equal(err.message, 'Zendesk answered 400 (IdempotentRequestError) during ticket creation')
     })
 
-    it('is rejected on 422 with the validation details, trimmed, without retrying', async () => {
+    it("is rejected on 422 with the status and code only, never Zendesk's details, without retrying", async () => {
       const err = await failure(
         client().createTicket({ ...ticketInput, requesterId: 999999 }, 'delivery-422'),
       )
       assert.equal(err.kind, 'rejected')
       assert.equal(err.status, 422)
-      assert.match(err.message, /RecordInvalid/)
-      assert.match(err.message, /Requester: is invalid/)
+      assert.equal(err.message, 'Zendesk answered 422 (RecordInvalid) during ticket creation')
+      assert.doesNotMatch(err.message, /Requester: is invalid|Record validation errors/)
       assert.equal(zd.requests.length, 1)
 
       zd.failNext({
@@ -270,7 +273,7 @@ describe('ZendeskClient', () => {
       assert.equal(err.status, 500)
       assert.equal(zd.requests.length, 3)
       assert.equal(waits.length, 2)
-      assert.match(err.message, /3 attempts/)
+      assert.equal(err.message, 'Zendesk answered 500 during ticket creation (after 3 attempts)')
       assertNoSecrets(err)
     })
 
@@ -294,6 +297,7 @@ describe('ZendeskClient', () => {
       )
       assert.equal(err.kind, 'timeout')
       assert.equal(err.status, undefined)
+      assert.equal(err.message, 'no answer from Zendesk within 150 ms during ticket creation')
       assert.ok(performance.now() - started < 600)
       assertNoSecrets(err)
     })
@@ -333,7 +337,54 @@ describe('ZendeskClient', () => {
       const err = await failure(client().createTicket(ticketInput, 'delivery-echo'))
       assert.equal(err.kind, 'rejected')
       assertNoSecrets(err)
-      assert.match(err.message, /\[redacted\]/)
+      assert.equal(err.message, 'Zendesk answered 400 (InvalidValue) during ticket creation')
+    })
+
+    it('leaves out an error code that is not a short token, or that echoes the token', async () => {
+      const basic = Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64')
+      for (const error of [TOKEN, TOKEN.slice(4, 20), basic, 'two words', 'x'.repeat(65), '<b>html</b>']) {
+        zd.failNext({ kind: 'answer', status: 400, body: { error, description: 'CANARY-description' } })
+        const err = await failure(client().createTicket(ticketInput, `delivery-code-${error.length}`))
+        assert.equal(err.message, 'Zendesk answered 400 during ticket creation', error)
+        assertNoSecrets(err)
+      }
+    })
+
+    it("reads the code of Zendesk's newer error shape {errors:[{code,title,detail}]}", async () => {
+      zd.failNext({
+        kind: 'answer',
+        status: 403,
+        body: {
+          errors: [{ code: 'Forbidden', title: 'CANARY-title', detail: 'CANARY-detail', status: '403' }],
+        },
+      })
+      const err = await failure(client().createTicket(ticketInput, 'delivery-errors-shape'))
+      assert.equal(err.kind, 'auth')
+      assert.equal(err.message, 'Zendesk answered 403 (Forbidden) during ticket creation')
+    })
+
+    it('never follows a redirect: a 3xx is a failure with a fixed reason, not retried', async () => {
+      const target = await startFakeZendesk({ email: EMAIL, apiToken: TOKEN })
+      try {
+        zd.failNext({
+          kind: 'answer',
+          status: 302,
+          body: '',
+          headers: { Location: `${target.url}/api/v2/tickets.json` },
+        })
+        const err = await failure(
+          client({ sleep: recordingSleep().sleep }).createTicket(ticketInput, 'delivery-302'),
+        )
+        assert.equal(err.kind, 'bad_response')
+        assert.equal(
+          err.message,
+          'Zendesk answered 302, a redirect, which is not followed during ticket creation',
+        )
+        assert.equal(zd.requests.length, 1)
+        assert.equal(target.connections(), 0, 'the redirect target is never contacted')
+      } finally {
+        await target.close()
+      }
     })
 
     it('reports a network failure as network', async () => {
@@ -344,11 +395,14 @@ describe('ZendeskClient', () => {
       const err = await failure(
         new ZendeskClient(
           { url, email: EMAIL, apiToken: TOKEN },
-          { sleep, maxAttempts: 2 },
+          { sleep, maxAttempts: 2, policy: LOCAL },
         ).findUserIdByEmail('a@b.example'),
       )
       assert.equal(err.kind, 'network')
-      assert.match(err.message, /ECONNREFUSED/)
+      assert.equal(
+        err.message,
+        'could not reach Zendesk (connection refused) during user search (after 2 attempts)',
+      )
       assertNoSecrets(err)
     })
 
@@ -360,20 +414,103 @@ describe('ZendeskClient', () => {
   })
 
   describe('addComment', () => {
-    it('appends a comment to the ticket', async () => {
+    const COMMENT = 'ServiceNow repeated the incident'
+    const bodies = (id: number) => zd.tickets.get(id)?.comments.map((c) => c.body)
+    const puts = () => zd.requests.filter((r) => r.method === 'PUT')
+
+    it('appends a comment with a safe update against the ticket it just read', async () => {
       const id = await client().createTicket(ticketInput, 'delivery-comment')
+      const stamp = zd.tickets.get(id)?.updated_at
       zd.reset()
-      await client().addComment(id, 'ServiceNow repeated the incident')
-      const req = zd.requests[0]
-      assert.equal(req?.method, 'PUT')
-      assert.equal(req?.path, `/api/v2/tickets/${id}.json`)
-      assert.deepEqual(JSON.parse(req?.body ?? ''), {
-        ticket: { comment: { body: 'ServiceNow repeated the incident' } },
-      })
+      await client().addComment(id, COMMENT)
       assert.deepEqual(
-        zd.tickets.get(id)?.comments.map((c) => c.body),
-        ['Description of the Incident', 'ServiceNow repeated the incident'],
+        zd.requests.map((r) => `${r.method} ${r.path}`),
+        [`GET /api/v2/tickets/${id}.json`, `PUT /api/v2/tickets/${id}.json`],
       )
+      assert.deepEqual(JSON.parse(zd.requests[1]?.body ?? ''), {
+        ticket: { comment: { body: COMMENT }, safe_update: true, updated_stamp: stamp },
+      })
+      assert.deepEqual(bodies(id), ['Description of the Incident', COMMENT])
+    })
+
+    it('a PUT applied but whose answer was lost (timeout) is not applied twice: exactly one comment', async () => {
+      const id = await client().createTicket(ticketInput, 'delivery-comment-lost')
+      zd.reset()
+      // Zendesk adds the comment at once but answers after the client gave up.
+      zd.failNext({ kind: 'slow', delayMs: 400 }, 1, 'PUT')
+      await client({ timeoutMs: 150, sleep: () => delayMs(300) }).addComment(id, COMMENT)
+      assert.deepEqual(bodies(id), ['Description of the Incident', COMMENT])
+      assert.equal(puts().length, 1, 'no second PUT once the comment was seen')
+      assert.ok(
+        zd.requests.some((r) => r.path.startsWith(`/api/v2/tickets/${id}/comments.json?sort_order=desc`)),
+      )
+    })
+
+    it('a PUT that never reached Zendesk (dropped) is sent again: exactly one comment', async () => {
+      const id = await client().createTicket(ticketInput, 'delivery-comment-drop')
+      zd.reset()
+      zd.failNext({ kind: 'drop' }, 1, 'PUT')
+      await client({ sleep: recordingSleep().sleep }).addComment(id, COMMENT)
+      assert.deepEqual(bodies(id), ['Description of the Incident', COMMENT])
+      assert.equal(puts().length, 2)
+    })
+
+    it('a 409 (the ticket changed between the read and the PUT) is read again and retried: one comment', async () => {
+      const id = await client().createTicket(ticketInput, 'delivery-comment-race')
+      zd.reset()
+      zd.failNext(
+        { kind: 'answer', status: 409, body: { error: 'UpdateConflict', description: 'CANARY' } },
+        1,
+        'PUT',
+      )
+      await client({ sleep: recordingSleep().sleep }).addComment(id, COMMENT)
+      assert.deepEqual(bodies(id), ['Description of the Incident', COMMENT])
+      assert.equal(puts().length, 2)
+    })
+
+    it('a stale stamp is answered 409 by Zendesk, as a late duplicate PUT would be', async () => {
+      const id = await client().createTicket(ticketInput, 'delivery-comment-stale')
+      const stale = zd.tickets.get(id)?.updated_at
+      await client().addComment(id, 'first')
+      const ticket = zd.tickets.get(id)
+      assert.ok(ticket && stale !== undefined)
+      // Zendesk stamps to the second: make the change visible in the stamp.
+      ticket.updated_at = new Date(Date.parse(ticket.updated_at) + 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+      const res = await fetch(`${zd.url}/api/v2/tickets/${id}.json`, {
+        method: 'PUT',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${EMAIL}/token:${TOKEN}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          ticket: { comment: { body: 'late' }, safe_update: true, updated_stamp: stale },
+        }),
+      })
+      assert.equal(res.status, 409)
+      assert.deepEqual(await res.json(), {
+        error: 'UpdateConflict',
+        description:
+          'Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.',
+      })
+      assert.deepEqual(bodies(id), ['Description of the Incident', 'first'])
+    })
+
+    it('keeps answering 409 until the attempts run out: a failure with the code, one comment at most', async () => {
+      const id = await client().createTicket(ticketInput, 'delivery-comment-busy')
+      zd.reset()
+      zd.failNext({ kind: 'answer', status: 409, body: { error: 'UpdateConflict' } }, 10, 'PUT')
+      const err = await failure(
+        client({ sleep: recordingSleep().sleep, maxAttempts: 3 }).addComment(id, COMMENT),
+      )
+      assert.equal(err.kind, 'rejected')
+      assert.equal(err.status, 409)
+      assert.equal(
+        err.message,
+        `Zendesk answered 409 (UpdateConflict) during comment on ticket ${id} (after 3 attempts)`,
+      )
+      assert.deepEqual(bodies(id), ['Description of the Incident'])
     })
 
     it('is rejected with RecordNotFound for an unknown ticket', async () => {
@@ -388,11 +525,11 @@ describe('ZendeskClient', () => {
 describe('validateZendeskSettings', () => {
   const good = { url: 'https://acme.zendesk.com', email: 'agent@acme.com', apiToken: 'abc123' }
 
-  it('accepts good settings, a trailing slash, local http and api_token', () => {
+  it('accepts good settings, a trailing slash, plain http (the policy judges it) and api_token', () => {
     assert.equal(validateZendeskSettings(good), null)
     assert.equal(validateZendeskSettings({ ...good, url: 'https://acme.zendesk.com/' }), null)
     assert.equal(validateZendeskSettings({ ...good, url: 'http://127.0.0.1:4567' }), null)
-    assert.equal(validateZendeskSettings({ ...good, url: 'http://localhost:4567/' }), null)
+    assert.equal(validateZendeskSettings({ ...good, url: 'http://acme.zendesk.com' }), null)
     assert.equal(validateZendeskSettings({ url: good.url, email: good.email, api_token: 'abc123' }), null)
   })
 
@@ -400,8 +537,8 @@ describe('validateZendeskSettings', () => {
     const cases: Partial<Record<string, unknown>>[] = [
       { ...good, url: undefined },
       { ...good, url: 'acme.zendesk.com' },
-      { ...good, url: 'http://acme.zendesk.com' },
       { ...good, url: 'ftp://acme.zendesk.com' },
+      { ...good, url: 'file:///etc/passwd' },
       { ...good, url: 'https://acme.zendesk.com/api/v2' },
       { ...good, url: 'https://acme.zendesk.com/?x=1' },
       { ...good, url: 'https://user:pw@acme.zendesk.com' },
@@ -420,9 +557,26 @@ describe('validateZendeskSettings', () => {
 
   it('makes the client refuse invalid settings', () => {
     assert.throws(
-      () => new ZendeskClient({ ...good, url: 'http://acme.zendesk.com' }),
+      () => new ZendeskClient({ ...good, url: 'ftp://acme.zendesk.com' }),
       (err: unknown) => err instanceof ZendeskError && err.kind === 'rejected',
     )
+  })
+
+  it('a url the outbound policy refuses is never called: not_allowed, not retried', async () => {
+    for (const url of [
+      'http://acme.zendesk.com',
+      'https://127.0.0.1',
+      'https://[::1]',
+      'https://localhost',
+    ]) {
+      const client = new ZendeskClient({ ...good, url }, { sleep: async () => assert.fail('no retry') })
+      const err = await failure(client.findUserIdByEmail('a@b.example'))
+      assert.equal(err.kind, 'not_allowed', url)
+      assert.match(
+        err.message,
+        /^the address of Zendesk is not allowed \((only https URLs are called|not a public host)\) during user search$/,
+      )
+    }
   })
 })
 

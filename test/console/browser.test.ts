@@ -21,7 +21,8 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   let bamboo: FakeBambooHr
 
   before(async () => {
-    t = await startTestApp('sqlite')
+    // The fake BambooHR listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
+    t = await startTestApp('sqlite', { allowPrivateConnectors: true })
     const acme = await seedTenant(t.services, 'acme')
     adminEmail = (await addAdmin(t.services, acme.tenant)).email
     bamboo = await startFakeBambooHr()

@@ -154,8 +154,8 @@ function suite(dialect: Dialect) {
         name: 'Payroll',
         client_id: 'client-1',
         client_secret: secret,
-        token_url: 'http://127.0.0.1:9/token',
-        api_base_url: 'http://127.0.0.1:9/api',
+        token_url: 'https://paylocity.example.com/token',
+        api_base_url: 'https://paylocity.example.com/api',
       })
       assert.equal(created.statusCode, 303)
       const detail = await page(String(created.headers.location))

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 export const TOKEN_PATH = '/IdentityServer/connect/token'
@@ -48,11 +49,16 @@ export interface FakePaylocityOptions {
   expiresIn?: number
   /** Answer the employee endpoint with a plain object instead of the one-element array the v2 spec declares. */
   employeeAsObject?: boolean
+  /** Serve https with this key and certificate (test/helpers/test-tls.ts) instead of plain http. */
+  tls?: { key: string; cert: string }
 }
 
 export interface FakePaylocity {
   /** Base URL of the server, also the Weblink API base. */
   url: string
+  port: number
+  /** TCP connections accepted so far (a refused call must not even connect). */
+  connections(): number
   tokenUrl: string
   apiBaseUrl: string
   clientId: string
@@ -285,20 +291,27 @@ export async function startFakePaylocity(opts: FakePaylocityOptions = {}): Promi
     sendJson(res, 404, weblinkError('404', 'No HTTP resource was found that matches the request URI.'))
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, weblinkError('500', 'fake failure'))
     })
+  }
+  const server = opts.tls === undefined ? createServer(listener) : createTlsServer(opts.tls, listener)
+  let connections = 0
+  server.on('connection', () => {
+    connections++
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const { port } = server.address() as AddressInfo
-  const url = `http://127.0.0.1:${port}`
+  const url = `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
 
   return {
     url,
+    port,
+    connections: () => connections,
     tokenUrl: `${url}${TOKEN_PATH}`,
     apiBaseUrl: url,
     clientId,

@@ -1,5 +1,6 @@
-// A local HTTP server that answers like Zendesk's Support API (users search, tickets, comments), with programmable faults.
+// A local HTTP server that answers like Zendesk's Support API (users search, tickets, comments, safe updates), with programmable faults.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
@@ -23,8 +24,17 @@ export interface FakeZendeskTicket {
   external_id: string | null
   tags: string[]
   created_at: string
+  /** Changes with every update, to the second like Zendesk's: the stamp safe updates are made against. */
+  updated_at: string
   /** Every comment in order; the first is the description. Not part of Zendesk's ticket JSON. */
-  comments: { body: string; public: boolean }[]
+  comments: FakeZendeskComment[]
+}
+
+export interface FakeZendeskComment {
+  id: number
+  body: string
+  public: boolean
+  created_at: string
 }
 
 export interface RecordedRequest {
@@ -57,18 +67,23 @@ export interface FakeZendeskOptions {
   firstTicketId?: number
   /** Search page size, 100 like Zendesk unless a test wants to see pagination. */
   pageSize?: number
+  /** Serve https with this key and certificate (test/helpers/test-tls.ts) instead of plain http. */
+  tls?: { key: string; cert: string }
 }
 
 export interface FakeZendesk {
-  /** Base URL, e.g. http://127.0.0.1:54321 */
+  /** Base URL, e.g. http://127.0.0.1:54321 (https with the tls option) */
   url: string
+  port: number
   email: string
   apiToken: string
   users: FakeZendeskUser[]
   tickets: Map<number, FakeZendeskTicket>
   requests: RecordedRequest[]
-  /** Queues a fault for the next `times` requests (any route), after those already queued. */
-  failNext(fault: FakeZendeskFault, times?: number): void
+  /** Queues a fault for the next `times` requests (of `method` only, when given), after those already queued. */
+  failNext(fault: FakeZendeskFault, times?: number, method?: string): void
+  /** TCP connections accepted so far (a refused call must not even connect). */
+  connections(): number
   /** Forgets recorded requests and queued faults; keeps users, tickets and idempotency keys. */
   reset(): void
   close(): Promise<void>
@@ -92,18 +107,21 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
   const users = opts.users ?? []
   const tickets = new Map<number, FakeZendeskTicket>()
   const requests: RecordedRequest[] = []
-  const faults: FakeZendeskFault[] = []
+  const faults: { fault: FakeZendeskFault; method: string | undefined }[] = []
+  let connections = 0
+  let nextCommentId = 1
   const idempotency = new Map<string, StoredAnswer>()
   const pageSize = opts.pageSize ?? 100
   let nextTicketId = opts.firstTicketId ?? 35437
   let baseUrl = ''
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, { status: 500, body: { error: 'InternalError' } })
       else res.destroy()
     })
-  })
+  }
+  const server = opts.tls === undefined ? createServer(listener) : createTlsServer(opts.tls, listener)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req)
@@ -111,7 +129,8 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
     const path = req.url ?? '/'
     requests.push({ method, path, headers: req.headers, body })
 
-    const fault = faults.shift()
+    const queued = faults.findIndex((f) => f.method === undefined || f.method === method)
+    const fault = queued < 0 ? undefined : faults.splice(queued, 1)[0]?.fault
     if (fault?.kind === 'drop') {
       req.socket.destroy()
       return
@@ -137,7 +156,10 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
     if (method === 'GET' && url.pathname === '/api/v2/users/search.json') return searchUsers(url)
     if (method === 'POST' && url.pathname === '/api/v2/tickets.json') return createTicket(headers, body)
     const match = /^\/api\/v2\/tickets\/(\d+)\.json$/.exec(url.pathname)
+    if (method === 'GET' && match?.[1] !== undefined) return showTicket(Number(match[1]))
     if (method === 'PUT' && match?.[1] !== undefined) return updateTicket(Number(match[1]), body)
+    const comments = /^\/api\/v2\/tickets\/(\d+)\/comments\.json$/.exec(url.pathname)
+    if (method === 'GET' && comments?.[1] !== undefined) return listComments(Number(comments[1]), url)
     return { status: 404, body: { error: 'InvalidEndpoint', description: 'Not found' } }
   }
 
@@ -215,6 +237,7 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
       return invalid('priority', 'Priority: is invalid')
     }
     const id = nextTicketId++
+    const now = stamp()
     const stored: FakeZendeskTicket = {
       id,
       url: `${baseUrl}/api/v2/tickets/${id}.json`,
@@ -228,8 +251,16 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
       requester_id: requesterId,
       external_id: typeof ticket.external_id === 'string' ? ticket.external_id : null,
       tags: Array.isArray(ticket.tags) ? ticket.tags.filter((t): t is string => typeof t === 'string') : [],
-      created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      comments: [{ body: description, public: isRecord(comment) ? comment.public !== false : true }],
+      created_at: now,
+      updated_at: now,
+      comments: [
+        {
+          id: nextCommentId++,
+          body: description,
+          public: isRecord(comment) ? comment.public !== false : true,
+          created_at: now,
+        },
+      ],
     }
     tickets.set(id, stored)
     const payload = { ticket: ticketJson(stored) }
@@ -240,6 +271,17 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
     return { status: 201, body: payload, headers: answerHeaders }
   }
 
+  function showTicket(id: number): Answer {
+    const stored = tickets.get(id)
+    if (stored === undefined)
+      return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } }
+    return { status: 200, body: { ticket: ticketJson(stored) } }
+  }
+
+  /**
+   * PUT a ticket. With `safe_update` and `updated_stamp`, Zendesk applies the update only if the
+   * ticket's updated_at is still the stamp, else 409 UpdateConflict (its collision protection).
+   */
   function updateTicket(id: number, body: string): Answer {
     const stored = tickets.get(id)
     if (stored === undefined) {
@@ -247,13 +289,60 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
     }
     const parsed = parseJson(body)
     const ticket = isRecord(parsed) ? parsed.ticket : undefined
-    const comment = isRecord(ticket) ? ticket.comment : undefined
-    if (isRecord(comment) && typeof comment.body === 'string' && comment.body.trim() !== '') {
-      stored.comments.push({ body: comment.body, public: comment.public !== false })
+    const safe = isRecord(ticket) && (ticket.safe_update === true || ticket.safe_update === 'true')
+    if (safe && isRecord(ticket) && typeof ticket.updated_stamp === 'string') {
+      if (Date.parse(ticket.updated_stamp) !== Date.parse(stored.updated_at)) {
+        return {
+          status: 409,
+          body: {
+            error: 'UpdateConflict',
+            description:
+              'Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.',
+          },
+        }
+      }
     }
+    const comment = isRecord(ticket) ? ticket.comment : undefined
+    const now = stamp()
+    if (isRecord(comment) && typeof comment.body === 'string' && comment.body.trim() !== '') {
+      stored.comments.push({
+        id: nextCommentId++,
+        body: comment.body,
+        public: comment.public !== false,
+        created_at: now,
+      })
+    }
+    stored.updated_at = now
     return {
       status: 200,
-      body: { ticket: ticketJson(stored), audit: { ticket_id: id, created_at: new Date().toISOString() } },
+      body: { ticket: ticketJson(stored), audit: { ticket_id: id, created_at: now } },
+    }
+  }
+
+  /** GET /api/v2/tickets/{id}/comments.json: oldest first unless sort_order=desc, 100 a page. */
+  function listComments(id: number, url: URL): Answer {
+    const stored = tickets.get(id)
+    if (stored === undefined)
+      return { status: 404, body: { error: 'RecordNotFound', description: 'Not found' } }
+    const ordered =
+      url.searchParams.get('sort_order') === 'desc' ? [...stored.comments].reverse() : stored.comments
+    const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? '100') || 100))
+    return {
+      status: 200,
+      body: {
+        comments: ordered.slice(0, perPage).map((c) => ({
+          id: c.id,
+          type: 'Comment',
+          author_id: 1,
+          body: c.body,
+          plain_body: c.body,
+          public: c.public,
+          created_at: c.created_at,
+        })),
+        next_page: null,
+        previous_page: null,
+        count: stored.comments.length,
+      },
     }
   }
 
@@ -287,23 +376,28 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
     }
   }
 
+  server.on('connection', () => {
+    connections++
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const address = server.address() as AddressInfo
-  baseUrl = `http://127.0.0.1:${address.port}`
+  baseUrl = `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${address.port}`
 
   return {
     url: baseUrl,
+    port: address.port,
     email,
     apiToken,
     users,
     tickets,
     requests,
-    failNext(fault, times = 1) {
-      for (let i = 0; i < times; i++) faults.push(fault)
+    failNext(fault, times = 1, method) {
+      for (let i = 0; i < times; i++) faults.push({ fault, method })
     },
+    connections: () => connections,
     reset() {
       requests.length = 0
       faults.length = 0
@@ -315,6 +409,11 @@ export async function startFakeZendesk(opts: FakeZendeskOptions = {}): Promise<F
       })
     },
   }
+}
+
+/** Now, to the second, as Zendesk writes its times. */
+function stamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 function send(res: ServerResponse, answer: Answer): void {

@@ -1,4 +1,5 @@
 /** An AdapterContext without a database: the adapter unit tests of every vendor use it. */
+import { outboundPolicy } from '../../src/connectors/http/outbound-policy.js'
 import type { EmployeeRef, HrCommand } from '../../src/directory/provisioning.js'
 import type { User } from '../../src/directory/users.js'
 import { AppError } from '../../src/errors.js'
@@ -51,7 +52,7 @@ export function fakeContext(
       if (!(options.known ?? []).includes(name)) throw new AppError('user_not_found')
       return knownUser(ref)
     },
-    allowPrivateConnectors: true,
+    outbound: outboundPolicy({ allowPrivate: true }),
     lookedUp,
   }
 }

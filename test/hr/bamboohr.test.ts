@@ -24,7 +24,10 @@ interface Destination {
 
 let sequence = 0
 
-onEachDatabase('BambooHR webhooks', { tenants: ['acme', 'other'] }, (s) => {
+// The fake BambooHR listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
+const SUITE = { tenants: ['acme', 'other'], config: { allowPrivateConnectors: true } }
+
+onEachDatabase('BambooHR webhooks', SUITE, (s) => {
   let bamboo: FakeBambooHr
   let destination: Destination
   after(async () => bamboo?.close())

@@ -106,15 +106,15 @@ for (const dialect of DIALECTS) {
         ],
         [
           { type: 'paylocity', name: 'x', settings: { token_url: 'ftp://x.example.com/token' } },
-          /^Setting token_url must be an http\(s\) URL/,
+          /^Setting token_url must be an https URL of a public host$/,
         ],
         [
           { type: 'paylocity', name: 'x', settings: { api_base_url: 'not a url' } },
-          /^Setting api_base_url must be an http\(s\) URL/,
+          /^Setting api_base_url must be an https URL of a public host$/,
         ],
         [
           { type: 'paylocity', name: 'x', settings: { api_base_url: 'https://u:p@x.example.com' } },
-          /without credentials/,
+          /^Setting api_base_url must not carry a user name or password$/,
         ],
         [
           { type: 'paylocity', name: 'x', settings: { client_id: 'only-id' } },

@@ -33,7 +33,8 @@ for (const dialect of DIALECTS) {
     /** With API settings pointing at the fake. */
     let api: string
     before(async () => {
-      t = await startTestApp(dialect)
+      // The fake listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
+      t = await startTestApp(dialect, { allowPrivateConnectors: true })
       acme = await seedTenant(t.services, 'acme')
       fake = await startFakePaylocity()
       plain = (await createDestination(t.services, acme.tenant, { type: 'paylocity', name: 'Paylocity' }))

@@ -49,7 +49,8 @@ for (const dialect of DIALECTS) {
     let acme: SeededTenant
     let other: SeededTenant
     before(async () => {
-      t = await startTestApp(dialect)
+      // The fake Zendesk listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
+      t = await startTestApp(dialect, { allowPrivateConnectors: true })
       acme = await seedTenant(t.services, 'acme')
       other = await seedTenant(t.services, 'other')
     })

@@ -141,10 +141,7 @@ for (const dialect of DIALECTS) {
         [{}, 'Give name, settings or enabled'],
         [{ name: '' }, 'name is required (1 to 200 characters)'],
         [{ settings: { client_secret: null } }, 'client_id and client_secret must be set together'],
-        [
-          { settings: { token_url: 'ftp://x' } },
-          'Setting token_url must be an http(s) URL without credentials',
-        ],
+        [{ settings: { token_url: 'ftp://x' } }, 'Setting token_url must be an https URL of a public host'],
         [{ settings: { token_url: 5 } }, 'settings.token_url must be a string or null'],
         [{ enabled: 'no' }, 'enabled must be a boolean (true or false)'],
         [{ type: 'generic-hr' }, 'type is not a known field'],

@@ -156,7 +156,7 @@ for (const dialect of DIALECTS) {
               backend: 'zendesk',
               settings: { url: 'http://acme.zendesk.com', email: 'a@b.co', api_token: TOKEN },
             },
-            'url must start with https:// (like https://acme.zendesk.com)',
+            'url must be an https URL of a public host',
           ],
           [
             { backend: 'zendesk', settings: { subdomain: 'acme' } },

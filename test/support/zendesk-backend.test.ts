@@ -105,7 +105,11 @@ for (const dialect of DIALECTS) {
         ],
       })
       testDb = await freshDatabase(dialect)
-      const config = loadConfig({}, { databaseUrl: testDb.url, secretKey: () => TEST_SECRET_KEY })
+      // The fake listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
+      const config = loadConfig(
+        {},
+        { databaseUrl: testDb.url, secretKey: () => TEST_SECRET_KEY, allowPrivateConnectors: true },
+      )
       services = createServices(config, testDb.database)
       // The most talkative level, so anything that ever logs a token is caught.
       ;({ app, lines: logs } = await buildLoggedApp(services))
@@ -159,7 +163,7 @@ for (const dialect of DIALECTS) {
       it('rejects bad settings with a clear 400 and saves nothing', async () => {
         const before = await rawTenant(tenant.id)
         const cases: Array<[string, Record<string, string>, RegExp]> = [
-          ['zendesk', { url: 'http://acme.zendesk.com', email: EMAIL, api_token: TOKEN }, /https:\/\//],
+          ['zendesk', { url: 'ftp://acme.zendesk.com', email: EMAIL, api_token: TOKEN }, /https URL/],
           ['zendesk', { url: 'not a url', email: EMAIL, api_token: TOKEN }, /absolute address/],
           ['zendesk', { url: 'https://acme.zendesk.com/api/v2', email: EMAIL, api_token: TOKEN }, /no path/],
           ['zendesk', { url: zd.url, email: 'agent', api_token: TOKEN }, /email must be an email address/],
@@ -317,9 +321,11 @@ for (const dialect of DIALECTS) {
         const puts = zd.requests.filter((r) => r.method === 'PUT')
         assert.equal(puts.length, 1)
         assert.equal(puts[0]?.path, `/api/v2/tickets/${number}.json`)
-        assert.deepEqual(bodyOf(puts[0]), {
-          ticket: { comment: { body: 'state: in progress\nassigned_to: Ann' } },
-        })
+        // A safe update against the ticket's updated_at, so a retry can never add the comment twice.
+        const sent = bodyOf(puts[0]) as { ticket: Record<string, unknown> }
+        assert.deepEqual(sent.ticket.comment, { body: 'state: in progress\nassigned_to: Ann' })
+        assert.equal(sent.ticket.safe_update, true)
+        assert.match(String(sent.ticket.updated_stamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
         assert.equal(zd.requests.filter(isTicketPost).length, 0)
         assert.deepEqual(
           zd.tickets.get(number)?.comments.at(-1)?.body,
@@ -334,18 +340,17 @@ for (const dialect of DIALECTS) {
         const incident = { ...SERVICENOW, sys_id: 'repeat-fails' }
         const first = await serviceNow(incident)
         const number = (first.json() as { ticket: number }).ticket
-        zd.failNext({ kind: 'slow', delayMs: 0 })
-        zd.failNext({
-          kind: 'answer',
-          status: 422,
-          body: { error: 'RecordInvalid', description: 'Ticket is closed' },
-        })
+        zd.failNext(
+          { kind: 'answer', status: 422, body: { error: 'RecordInvalid', description: 'Ticket is closed' } },
+          1,
+          'PUT',
+        )
         const res = await serviceNow({ ...incident, state: 'closed' })
         assert.equal(res.statusCode, 400)
         assert.deepEqual(res.json(), { error: 'Failed to create the new ticket in Zendesk' })
         assert.match(
           (await lastFailure()).reason ?? '',
-          new RegExp(`comment on ticket ${number} failed: HTTP 422`),
+          new RegExp(`^Zendesk answered 422 \\(RecordInvalid\\) during comment on ticket ${number}$`),
         )
         const view = await getTicket(services.database.db, tenant.id, number)
         assert.equal(view.comments?.length, 1, 'the local copy did not take the comment Zendesk refused')
@@ -355,6 +360,26 @@ for (const dialect of DIALECTS) {
         assert.equal(
           (await getTicket(services.database.db, tenant.id, number)).comments?.[1]?.body,
           'state: closed',
+        )
+      })
+
+      it('ServiceNow repeat whose comment was added but whose answer was lost: 200 and exactly one comment', async () => {
+        const incident = { ...SERVICENOW, sys_id: 'repeat-lost-answer' }
+        const first = await serviceNow(incident)
+        const number = (first.json() as { ticket: number }).ticket
+        // Zendesk adds the comment at once and answers after the attempt has timed out.
+        zd.failNext({ kind: 'slow', delayMs: 400 }, 1, 'PUT')
+        services.zendesk = { ...tuning(), timeoutMs: 150 }
+        const res = await serviceNow({ ...incident, state: 'resolved' })
+        assert.equal(res.statusCode, 200, res.body)
+        assert.deepEqual(res.json(), { ticket: number })
+        const comments = zd.tickets.get(number)?.comments.map((c) => c.body) ?? []
+        assert.deepEqual(comments.slice(1), ['state: resolved'], 'one comment in Zendesk')
+        const view = await getTicket(services.database.db, tenant.id, number)
+        assert.deepEqual(
+          view.comments?.map((c) => c.body).slice(1),
+          ['state: resolved'],
+          'the local copy took it once too',
         )
       })
 
@@ -450,7 +475,7 @@ for (const dialect of DIALECTS) {
         zd.failNext({ kind: 'slow', delayMs: 500 })
         const lost = await generic(body, headers)
         assert.equal(lost.statusCode, 400, lost.body)
-        assert.match((await lastFailure()).reason ?? '', /no answer within 150 ms/)
+        assert.match((await lastFailure()).reason ?? '', /no answer from Zendesk within 150 ms/)
         assert.equal(zd.tickets.size, before + 1)
 
         services.zendesk = tuning()
@@ -559,7 +584,10 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(res.json(), { error: 'Failed to create the new ticket in Zendesk' })
         assert.ok(elapsed < 20_000, `answered after ${elapsed} ms`)
         assert.equal(zd.requests.filter(isTicketPost).length, 4)
-        assert.match((await lastFailure()).reason ?? '', /ticket creation failed: HTTP 500.*after 4 attempts/)
+        assert.match(
+          (await lastFailure()).reason ?? '',
+          /^Zendesk answered 500 during ticket creation \(after 4 attempts\)/,
+        )
         // The incident is free again: once Zendesk is back, the next call creates it.
         zd.reset()
         const again = await serviceNow({ ...SERVICENOW, sys_id: 'down-1' })
@@ -572,7 +600,10 @@ for (const dialect of DIALECTS) {
         const res = await generic({ ...GENERIC, requester_email: 'john.doe@optimalidm.com' })
         assert.equal(res.statusCode, 400)
         assert.deepEqual(waits, [])
-        assert.match((await lastFailure()).reason ?? '', /HTTP 503.*more than the time left/)
+        assert.match(
+          (await lastFailure()).reason ?? '',
+          /^Zendesk answered 503 during ticket creation; Zendesk asks to wait \d+ s, more than the time left/,
+        )
       })
 
       it('a Zendesk that never answers in time: 400 within the webhook budget', async () => {
@@ -583,7 +614,10 @@ for (const dialect of DIALECTS) {
         const elapsed = performance.now() - started
         assert.equal(res.statusCode, 400)
         assert.ok(elapsed < 1500, `answered after ${elapsed} ms`)
-        assert.match((await lastFailure()).reason ?? '', /user search failed: no answer within/)
+        assert.match(
+          (await lastFailure()).reason ?? '',
+          /^no answer from Zendesk within \d+ ms during user search/,
+        )
         assert.equal(zd.requests.filter(isTicketPost).length, 0)
       })
 
