@@ -2,7 +2,9 @@
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { sql } from 'kysely'
+import { registerAuthMetrics } from './auth/auth-metrics.js'
 import type { Principal } from './auth/authenticator.js'
+import { fastifyTrustProxy } from './config.js'
 import { AppError } from './errors.js'
 import { authenticateHook } from './http/authenticate.js'
 import { errorHandler } from './http/error-handler.js'
@@ -62,7 +64,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: requestIdFor,
-    trustProxy: services.config.trustProxy,
+    // Only the hops the operator declared (a count or addresses): a client cannot pick its address.
+    trustProxy: fastifyTrustProxy(services.config.trustProxy),
     // Requests that arrive while closing are still answered (SIGTERM drains; see server.ts).
     return503OnClosing: false,
     // One line per request is written by the onResponse hook below, with the fields operators need.
@@ -104,7 +107,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
-  registerMetrics(app)
+  registerAuthMetrics(registerMetrics(app), services)
+  // The failure limiter's store is connected before the first request; counts pending for the database
+  // are written before it closes (the server and the tests close the app first).
+  await services.failures.start((message) => app.log.warn(message))
+  app.addHook('onClose', async () => {
+    await services.refusedCalls.close()
+    await services.failures.close()
+  })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
     try {

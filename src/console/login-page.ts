@@ -3,11 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../services.js'
 import { field, sendPage } from './forms.js'
 import { html } from './layout.js'
-import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS, verifyAdmin } from './session.js'
+import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS } from './session.js'
 
 /** One message for every failure, so nobody learns which tenants, emails or accounts exist. */
 export const SIGN_IN_FAILED = 'Sign-in failed: check your email and password.'
-export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your address. Try again in a minute.'
+/** For a blocked address and for a slowed-down account alike: the page tells neither apart. */
+export const TOO_MANY_ATTEMPTS = 'Too many failed sign-in attempts. Try again in a minute.'
 
 function loginPage(reply: FastifyReply, status: number, email: string, error?: string): FastifyReply {
   return sendPage(reply, status, {
@@ -45,20 +46,23 @@ export function registerLoginRoutes(app: FastifyInstance, services: Services): v
   })
 
   app.post('/login', async (request, reply) => {
-    const address = request.ip
-    if (services.failures.isBlocked(address)) return loginPage(reply, 429, '', TOO_MANY_ATTEMPTS)
     const email = field(request.body, 'email')
-    const userId = await verifyAdmin(
-      services.database,
-      request.consoleTenant,
+    const tenant = request.consoleTenant
+    // Under the same failure limits as the webhooks: a slot before the KDF, given back on success.
+    const outcome = await services.authenticator.verifyAdministrator(
+      tenant?.id ?? null,
       email,
       field(request.body, 'password'),
+      request.ip,
     )
-    const tenant = request.consoleTenant
-    if (userId === null || tenant === null) {
-      services.failures.recordFailure(address)
-      return loginPage(reply, 401, email, SIGN_IN_FAILED)
+    if (!outcome.ok || tenant === null) {
+      const limited = !outcome.ok && outcome.limited
+      services.refusedCalls.count('console', limited ? 'rate_limited' : 'bad_credentials')
+      return limited
+        ? loginPage(reply, 429, '', TOO_MANY_ATTEMPTS)
+        : loginPage(reply, 401, email, SIGN_IN_FAILED)
     }
+    const userId = outcome.principal
     const token = await createSession(services.database, tenant.id, userId)
     reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(request), maxAge: SESSION_TTL_MS / 1000 })
     return reply.redirect('/console/administration', 303)

@@ -4,11 +4,12 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 
 /**
  * Registers the metrics route and the hook that counts every answered request. Each app has its own
- * registry, so several apps in one process (tests) do not mix their numbers.
+ * registry, so several apps in one process (tests) do not mix their numbers; it is returned so other
+ * parts of the service can add theirs.
  *
  * @example registerMetrics(app) // then: curl localhost:8080/metrics
  */
-export function registerMetrics(app: FastifyInstance): void {
+export function registerMetrics(app: FastifyInstance): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const requests = new Counter({
@@ -35,4 +36,5 @@ export function registerMetrics(app: FastifyInstance): void {
     reply.header('content-type', registry.contentType)
     return registry.metrics()
   })
+  return registry
 }

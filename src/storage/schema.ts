@@ -135,6 +135,15 @@ export interface SessionTable {
   expires_at: Timestamp
 }
 
+/** Webhook calls refused for bad credentials, counted per tenant, hour and endpoint (never in the delivery log). */
+export interface RefusedCallTable {
+  tenant_id: string
+  /** The start of the hour, ISO-8601 UTC. */
+  hour: Timestamp
+  endpoint: string
+  refused: number
+}
+
 export interface Schema {
   tenants: TenantTable
   api_keys: ApiKeyTable
@@ -146,4 +155,5 @@ export interface Schema {
   deliveries: DeliveryTable
   destinations: DestinationTable
   sessions: SessionTable
+  refused_calls: RefusedCallTable
 }
