@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import type { Database } from '../storage/database.js'
 import { API_KEY_PATTERN, findUsableManagementKey } from './api-keys.js'
 import { accountKey, type FailureLimiter } from './failure-limiter.js'
+import { KdfTurns } from './kdf-turns.js'
 import { UNKNOWN_ACCOUNT_HASH, verifyPassword } from './passwords.js'
 
 export type Principal =
@@ -55,7 +56,8 @@ export interface AuthenticatorOptions {
  * Concurrent first requests with the same header share one verification (one KDF run, one slot).
  * A cached credential costs no store round trip: only the in-memory view of blocked addresses is
  * asked. Anything else (a new header, a guess, garbage) reserves a slot of its address (and, for a
- * password, of its account) before it is checked, and gives it back when the check succeeds.
+ * password, of its account) before it is checked, and gives it back when the check succeeds. An
+ * address runs at most two KDFs at once (`KdfTurns`): its guesses wait for each other, not others.
  *
  * @example const outcome = await authenticator.authenticate(request.headers.authorization, tenant.id, request.ip)
  */
@@ -65,6 +67,7 @@ export class Authenticator {
   private readonly recheckMs: number
   private readonly maxEntries: number
   private readonly checkPassword: (password: string, stored: string) => Promise<boolean>
+  private readonly turns = new KdfTurns()
 
   constructor(
     private readonly database: Database,
@@ -142,9 +145,8 @@ export class Authenticator {
             .where('email_key', '=', email.trim().toLowerCase())
             .executeTakeFirst()
         : undefined
-      const matches = await this.checkPassword(
-        storable ? password : '',
-        row?.password_hash ?? UNKNOWN_ACCOUNT_HASH,
+      const matches = await this.turns.run(address, () =>
+        this.checkPassword(storable ? password : '', row?.password_hash ?? UNKNOWN_ACCOUNT_HASH),
       )
       if (
         matches &&
@@ -199,7 +201,7 @@ export class Authenticator {
     const reservation = await this.failures.reserve(address, account)
     if (reservation === null) return { kind: 'limited', address }
     try {
-      const entry = credential === null ? null : await this.verify(credential, tenantId)
+      const entry = credential === null ? null : await this.verify(credential, tenantId, address)
       if (entry === null) {
         await reservation.failed()
         return { kind: 'failed' }
@@ -225,12 +227,18 @@ export class Authenticator {
     return isUsableServiceAccount(row) ? { ...previous, checkedAt: Date.now() } : null
   }
 
-  private async verify(credential: Credential, tenantId: string): Promise<CacheEntry | null> {
+  private async verify(
+    credential: Credential,
+    tenantId: string,
+    address: string,
+  ): Promise<CacheEntry | null> {
     if (credential.kind === 'key') return this.verifyKey(credential.key, tenantId)
     const row = await this.findServiceAccount(credential.email, tenantId)
     const stored = row?.password_hash ?? null
     // Run the KDF whether or not the account exists, so an unknown email costs what a wrong password does.
-    const matches = await this.checkPassword(credential.password, stored ?? UNKNOWN_ACCOUNT_HASH)
+    const matches = await this.turns.run(address, () =>
+      this.checkPassword(credential.password, stored ?? UNKNOWN_ACCOUNT_HASH),
+    )
     if (!matches || row === undefined || stored === null || !isUsableServiceAccount(row)) return null
     return {
       principal: { kind: 'service_account', id: row.id, tenantId },

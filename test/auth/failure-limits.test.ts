@@ -23,17 +23,34 @@ function basicBytes(bytes: Buffer): string {
 }
 
 /** Swaps in an Authenticator whose KDF runs are counted (the one seam every password check goes through). */
-function countKdfRuns(s: Suite): { runs(): number; restore(): void } {
+function countKdfRuns(s: Suite): {
+  runs(): number
+  started(): string[]
+  mostAtOnce(): number
+  restore(): void
+} {
   let runs = 0
+  let running = 0
+  let mostAtOnce = 0
+  const started: string[] = []
   const original = s.services.authenticator
   s.services.authenticator = new Authenticator(s.services.database, s.services.failures, {
-    checkPassword: (password, stored) => {
+    checkPassword: async (password, stored) => {
       runs += 1
-      return verifyPassword(password, stored)
+      running += 1
+      mostAtOnce = Math.max(mostAtOnce, running)
+      started.push(password)
+      try {
+        return await verifyPassword(password, stored)
+      } finally {
+        running -= 1
+      }
     },
   })
   return {
     runs: () => runs,
+    started: () => started,
+    mostAtOnce: () => mostAtOnce,
     restore: () => {
       s.services.authenticator = original
     },
@@ -135,6 +152,13 @@ onEachDatabase('failure limits under concurrency', (s) => {
       assert.equal(signedIn?.statusCode, 303, 'the real administrator is signed in')
       assert.deepEqual(statuses(answers), { 401: 30, 429: 170 })
       assert.equal(kdf.runs(), 31, "30 guesses and the administrator's own sign-in")
+      // The guesses of one address take turns, two at a time: the administrator's check does not
+      // wait behind all thirty (libuv has four threads for every KDF of the process).
+      assert.ok(kdf.mostAtOnce() <= 3, `${kdf.mostAtOnce()} KDF runs at once`)
+      assert.ok(
+        kdf.started().indexOf(ADMIN_PASSWORD) < 5,
+        `started as ${kdf.started().indexOf(ADMIN_PASSWORD) + 1}th`,
+      )
     } finally {
       kdf.restore()
     }
