@@ -46,6 +46,11 @@ export function limiterStore(
 ): LimiterStore {
   if (config.redisUrl !== null) return new RedisStore(config.redisUrl, config.redisKeyPrefix)
   if (database.dialect === 'postgres') return new PostgresStore(database)
+  return memoryLimiterStore()
+}
+
+/** Counts in this process's memory (SQLite's one process; the tests of the limiter itself). */
+export function memoryLimiterStore(): LimiterStore {
   return new MemoryStore()
 }
 
