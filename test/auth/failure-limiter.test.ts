@@ -1,5 +1,6 @@
 /** The FailureLimiter's rules in time: windows, slots given back, checks still running, the account slowdown (memory store, mocked clock). */
 import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, it, mock } from 'node:test'
 import { accountKey, FailureLimiter } from '../../src/auth/failure-limiter.js'
 import { memoryLimiterStore } from '../../src/auth/limiter-store.js'
@@ -98,5 +99,19 @@ describe('FailureLimiter', () => {
     assert.equal(accountKey('t1', ' SVC@Acme.com '), accountKey('t1', 'svc@acme.com'))
     assert.notEqual(accountKey('t1', 'svc@acme.com'), accountKey('t2', 'svc@acme.com'))
     assert.doesNotMatch(accountKey('t1', 'svc@acme.com'), /acme/)
+  })
+})
+
+describe('the CLI', () => {
+  it('never authenticates: on SQLite the one server process counts every failure, so memory is exact', async () => {
+    const root = new URL('../../src/', import.meta.url)
+    const files = ['cli.ts', ...(await readdir(new URL('cli/', root))).map((name) => `cli/${name}`)]
+    assert.ok(files.length > 5)
+    for (const file of files) {
+      const source = await readFile(new URL(file, root), 'utf8')
+      for (const use of ['authenticator', 'failures.', 'verifyAdministrator', 'authenticateHook']) {
+        assert.ok(!source.includes(use), `${file} uses ${use}`)
+      }
+    }
   })
 })
