@@ -139,9 +139,11 @@ export class FailureLimiter {
     await this.limiters()
   }
 
-  /** Closes the store's connection (Redis); a later use connects again. */
+  /**
+   * Closes the store's connection (Redis) when the app closes. The counts in memory stay: several apps
+   * may share these services (tests). After it, a Redis store's limiters count in memory.
+   */
   async close(): Promise<void> {
-    this.built = undefined
     await this.store.close()
   }
 
