@@ -90,32 +90,34 @@ export class Authenticator {
     if (hit !== undefined && Date.now() - hit.checkedAt < this.recheckMs)
       return { ok: true, principal: hit.principal }
 
-    for (;;) {
-      let pending = cacheKey === undefined ? undefined : this.inFlight.get(cacheKey)
-      const leading = pending === undefined
-      if (pending === undefined) {
-        pending = this.lead(usable ? header : undefined, tenantId, address, hit)
-        if (cacheKey !== undefined) {
-          const shared = pending.finally(() => this.inFlight.delete(cacheKey))
-          this.inFlight.set(cacheKey, shared)
-          pending = shared
-        }
-      }
-      const verdict = await pending
-      if (verdict.kind === 'ok') {
-        if (cacheKey !== undefined) this.remember(cacheKey, verdict.entry)
-        return { ok: true, principal: verdict.entry.principal }
-      }
-      if (verdict.kind === 'limited') {
-        // Another address's limit refused the shared check: this request tries on its own slot.
-        if (leading || verdict.address === address) return LIMITED
-        continue
-      }
-      if (cacheKey !== undefined) this.cache.delete(cacheKey)
+    const joined = cacheKey === undefined ? undefined : this.inFlight.get(cacheKey)
+    if (joined !== undefined) {
+      const verdict = await joined
+      if (verdict.kind === 'ok') return this.settle(cacheKey, verdict)
+      // Another address's limit refused the shared check: this request tries on its own slot.
+      if (verdict.kind === 'limited' && verdict.address !== address)
+        return this.settle(cacheKey, await this.lead(usable ? header : undefined, tenantId, address, hit))
+      if (verdict.kind === 'limited') return LIMITED
       // The leader's failure is counted by its slot; each request that shared it counts one more.
-      if (!leading) await this.failures.recordFailure(address)
-      return UNAUTHORIZED
+      await this.failures.recordFailure(address)
+      return this.settle(cacheKey, verdict)
     }
+    let pending = this.lead(usable ? header : undefined, tenantId, address, hit)
+    if (cacheKey !== undefined) {
+      pending = pending.finally(() => this.inFlight.delete(cacheKey))
+      this.inFlight.set(cacheKey, pending)
+    }
+    return this.settle(cacheKey, await pending)
+  }
+
+  /** Caches a success, forgets a failure, and turns the verdict into an outcome. */
+  private settle(cacheKey: string | undefined, verdict: Verdict): AuthOutcome {
+    if (verdict.kind === 'ok') {
+      if (cacheKey !== undefined) this.remember(cacheKey, verdict.entry)
+      return { ok: true, principal: verdict.entry.principal }
+    }
+    if (cacheKey !== undefined) this.cache.delete(cacheKey)
+    return verdict.kind === 'limited' ? LIMITED : UNAUTHORIZED
   }
 
   /**

@@ -212,6 +212,33 @@ onEachDatabase('failure limits under concurrency', (s) => {
     }
   })
 
+  it('a check shared with a refused address does not refuse the other: it gets a check of its own', async () => {
+    const email = 'shared@acme.example.com'
+    await createUser(s.services.database, s.acme.tenant.id, {
+      email,
+      serviceAccount: true,
+      password: SERVICE_PASSWORD,
+    })
+    const exhausted = uniqueAddress()
+    for (let i = 0; i < 30; i++) {
+      const res = await post(s.app, PATH, {
+        host: s.acme.host,
+        auth: 'nope',
+        body: TICKET,
+        remoteAddress: exhausted,
+      })
+      assert.equal(res.statusCode, 401)
+    }
+    // The same first-time header from both at once: whoever leads, the other address is not refused for it.
+    const auth = basic(email, SERVICE_PASSWORD)
+    const [fromExhausted, fromElsewhere] = await Promise.all([
+      post(s.app, PATH, { host: s.acme.host, auth, body: TICKET, remoteAddress: exhausted }),
+      post(s.app, PATH, { host: s.acme.host, auth, body: TICKET, remoteAddress: uniqueAddress() }),
+    ])
+    assert.equal(fromElsewhere.statusCode, 400, fromElsewhere.body)
+    assert.ok([400, 429].includes(fromExhausted.statusCode), fromExhausted.body)
+  })
+
   it('a busy helpdesk with valid credentials behind one address is never slowed, and 30 typos change nothing for it', async () => {
     const helpdesk = uniqueAddress()
     const keys = [`Bearer ${s.acme.key}`, s.acme.basic, `ApiKey ${s.acme.key}`, s.acme.key]
