@@ -69,7 +69,7 @@ export class FailureLimiter {
   constructor(
     private readonly store: LimiterStore,
     private readonly limits: FailureLimits,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Whether this process knows `address` to be blocked (no store round trip: the hot path asks this). */
