@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import type { Database } from '../storage/database.js'
 import { API_KEY_PATTERN, findUsableManagementKey } from './api-keys.js'
-import { accountKey, type FailureLimiter } from './failure-limiter.js'
+import { accountKey, clientKey, type FailureLimiter } from './failure-limiter.js'
 import { KdfTurns } from './kdf-turns.js'
 import { UNKNOWN_ACCOUNT_HASH, verifyPassword } from './passwords.js'
 
@@ -147,7 +147,7 @@ export class Authenticator {
             .where('email_key', '=', email.trim().toLowerCase())
             .executeTakeFirst()
         : undefined
-      const matches = await this.turns.run(address, () =>
+      const matches = await this.turns.run(clientKey(address), () =>
         this.checkPassword(storable ? password : '', row?.password_hash ?? UNKNOWN_ACCOUNT_HASH),
       )
       if (
@@ -238,7 +238,7 @@ export class Authenticator {
     const row = await this.findServiceAccount(credential.email, tenantId)
     const stored = row?.password_hash ?? null
     // Run the KDF whether or not the account exists, so an unknown email costs what a wrong password does.
-    const matches = await this.turns.run(address, () =>
+    const matches = await this.turns.run(clientKey(address), () =>
       this.checkPassword(credential.password, stored ?? UNKNOWN_ACCOUNT_HASH),
     )
     if (!matches || row === undefined || stored === null || !isUsableServiceAccount(row)) return null

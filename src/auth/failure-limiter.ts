@@ -1,5 +1,6 @@
 /** Failed authentications per client address and per account, counted in a store every instance shares. */
 import { createHash } from 'node:crypto'
+import { isIPv4, isIPv6 } from 'node:net'
 import type { RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { LimiterStore } from './limiter-store.js'
 
@@ -40,6 +41,31 @@ export function accountKey(tenantId: string, email: string): string {
   return digest(`${tenantId}\0${email.trim().toLowerCase()}`)
 }
 
+/**
+ * Who the address limit counts: an IPv4 address (also when IPv4-mapped), or the /64 network of an IPv6
+ * address. An IPv6 client is handed a /64 and may use any address in it, so counting per address would
+ * give it 2^64 times the limit.
+ *
+ * @example clientKey('2001:db8:1:2::7') // '2001:db8:1:2::/64'
+ */
+export function clientKey(address: string): string {
+  const ip = address.toLowerCase().split('%')[0] ?? ''
+  if (isIPv4(ip)) return ip
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(ip)?.[1]
+  if (mapped !== undefined && isIPv4(mapped)) return mapped
+  if (!isIPv6(ip)) return address
+  const [head = '', tail] = ip.split('::')
+  const groups = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]))
+  const before = groups(head)
+  const after = tail === undefined ? [] : groups(tail)
+  const all = [...before, ...Array.from({ length: 8 - before.length - after.length }, () => '0'), ...after]
+  return `${all
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}
+
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url')
 }
@@ -74,10 +100,11 @@ export class FailureLimiter {
 
   /** Whether this process knows `address` to be blocked (no store round trip: the hot path asks this). */
   isBlocked(address: string): boolean {
-    const until = this.blockedUntil.get(address)
+    const client = clientKey(address)
+    const until = this.blockedUntil.get(client)
     if (until === undefined) return false
     if (until > this.now()) return true
-    this.blockedUntil.delete(address)
+    this.blockedUntil.delete(client)
     return false
   }
 
@@ -85,7 +112,8 @@ export class FailureLimiter {
    * Takes a slot for one credential check from `address` (and, for a password, one of `account`),
    * or answers null when the address or the account must be refused (429) without a check.
    */
-  async reserve(address: string, account?: string): Promise<Reservation | null> {
+  async reserve(clientAddress: string, account?: string): Promise<Reservation | null> {
+    const address = clientKey(clientAddress)
     if (this.isBlocked(address)) return null
     const limiters = await this.limiters()
     if (!(await this.take(limiters.address, address, address))) return null
@@ -128,7 +156,8 @@ export class FailureLimiter {
   }
 
   /** Counts a failure that took no reservation (a check shared with another request, a session, a role). */
-  async recordFailure(address: string): Promise<void> {
+  async recordFailure(clientAddress: string): Promise<void> {
+    const address = clientKey(clientAddress)
     if (this.isBlocked(address)) return
     await this.take((await this.limiters()).address, address, address)
   }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, it, mock } from 'node:test'
-import { accountKey, FailureLimiter } from '../../src/auth/failure-limiter.js'
+import { accountKey, clientKey, FailureLimiter } from '../../src/auth/failure-limiter.js'
 import { memoryLimiterStore } from '../../src/auth/limiter-store.js'
 
 const LIMITS = { perAddressPerMinute: 30, perAccountPerHour: 100, slowdownSeconds: 30 }
@@ -99,6 +99,39 @@ describe('FailureLimiter', () => {
     assert.equal(accountKey('t1', ' SVC@Acme.com '), accountKey('t1', 'svc@acme.com'))
     assert.notEqual(accountKey('t1', 'svc@acme.com'), accountKey('t2', 'svc@acme.com'))
     assert.doesNotMatch(accountKey('t1', 'svc@acme.com'), /acme/)
+  })
+})
+
+describe('clientKey', () => {
+  it('counts IPv4 by address (also IPv4-mapped) and IPv6 by its /64, however it is written', () => {
+    const cases: Array<[string, string]> = [
+      ['203.0.113.7', '203.0.113.7'],
+      ['::ffff:203.0.113.7', '203.0.113.7'],
+      ['::FFFF:203.0.113.7', '203.0.113.7'],
+      ['2001:db8:1:2::7', '2001:db8:1:2::/64'],
+      ['2001:0DB8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+      ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+      ['2001:db8::', '2001:db8:0:0::/64'],
+      ['2001:db8:aaaa:bbbb:cccc::1', '2001:db8:aaaa:bbbb::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+      ['64:ff9b::198.51.100.1', '64:ff9b:0:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+    ]
+    for (const [address, key] of cases) assert.equal(clientKey(address), key, address)
+    assert.notEqual(clientKey('2001:db8:1:2::1'), clientKey('2001:db8:1:3::1'))
+  })
+
+  it('one IPv6 /64 is one client for the limit', async () => {
+    mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_000_000 })
+    try {
+      const failures = limiter()
+      for (let i = 0; i < 30; i++) await failures.recordFailure(`2001:db8:1:2::${(i + 1).toString(16)}`)
+      assert.equal(await failures.reserve('2001:db8:1:2:ffff::1'), null)
+      assert.equal(failures.isBlocked('2001:db8:1:2:abcd:0:0:9'), true)
+      assert.equal(failures.isBlocked('2001:db8:1:3::1'), false, 'the next /64 is another client')
+    } finally {
+      mock.timers.reset()
+    }
   })
 })
 

@@ -270,6 +270,37 @@ onEachDatabase('failure limits under concurrency', (s) => {
     assert.deepEqual(statuses(still), { 400: keys.length })
   })
 
+  it('an IPv6 client cannot dodge the limit by using every address of its /64', async () => {
+    const answers = []
+    for (let i = 0; i < 31; i++) {
+      answers.push(
+        (
+          await post(s.app, PATH, {
+            host: s.acme.host,
+            auth: 'Bearer nope',
+            body: TICKET,
+            remoteAddress: `2001:db8:77:1::${(i + 1).toString(16)}`,
+          })
+        ).statusCode,
+      )
+    }
+    assert.deepEqual(answers, [...Array.from({ length: 30 }, () => 401), 429])
+    const sameNetwork = await post(s.app, PATH, {
+      host: s.acme.host,
+      auth: `Bearer ${s.acme.key}`,
+      body: TICKET,
+      remoteAddress: '2001:db8:77:1:dead:beef:0:1',
+    })
+    assert.equal(sameNetwork.statusCode, 429)
+    const nextNetwork = await post(s.app, PATH, {
+      host: s.acme.host,
+      auth: `Bearer ${s.acme.key}`,
+      body: TICKET,
+      remoteAddress: '2001:db8:77:2::1',
+    })
+    assert.equal(nextNetwork.statusCode, 400)
+  })
+
   it('a failure that never reached a check still counts: no header, garbage, an unknown tenant', async () => {
     const address = uniqueAddress()
     const attempts = [
