@@ -67,7 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authFailuresPerMinute: 30,
     accountFailuresPerHour: 100,
     accountSlowdownSeconds: 30,
-    redisUrl: env.OPTIMALCLOUD_REDIS_URL || null,
+    redisUrl: parseRedisUrl(env.OPTIMALCLOUD_REDIS_URL),
     redisKeyPrefix: env.OPTIMALCLOUD_REDIS_PREFIX || 'optimalcloud',
     sqliteSynchronous: env.OPTIMALCLOUD_SQLITE_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
     pgSchema: env.OPTIMALCLOUD_PG_SCHEMA || undefined,
@@ -107,6 +107,15 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
     }
   }
   return entries
+}
+
+/** OPTIMALCLOUD_REDIS_URL: unset, or a `redis://` / `rediss://` URL (anything else is refused, naming the setting). */
+function parseRedisUrl(value: string | undefined): string | null {
+  const text = (value ?? '').trim()
+  if (text === '') return null
+  if (!/^rediss?:\/\/[^\s]+$/.test(text))
+    throw new Error('OPTIMALCLOUD_REDIS_URL must look like redis://host:6379 (or rediss:// for TLS)')
+  return text
 }
 
 /**

@@ -1,10 +1,10 @@
-/** Client addresses behind proxies: only declared hops are believed, so X-Forwarded-For can neither dodge the failure limit nor aim it at someone else. */
+/** Client addresses behind proxies: only declared hops are believed, so X-Forwarded-For can neither dodge the failure limit nor aim it at someone else (and the Redis setting's checks). */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { fastifyTrustProxy, parseTrustProxy } from '../../src/config.js'
+import { fastifyTrustProxy, loadConfig, parseTrustProxy } from '../../src/config.js'
 import { runCli } from '../helpers/cli.js'
 import { uniqueAddress } from '../helpers/client-address.js'
 import { onEachDatabase, type Suite } from '../helpers/suite.js'
@@ -99,6 +99,31 @@ describe('OPTIMALCLOUD_TRUST_PROXY', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('OPTIMALCLOUD_REDIS_URL', () => {
+  it('OPTIMALCLOUD_REDIS_URL is a redis:// or rediss:// URL, or unset', () => {
+    assert.equal(loadConfig({}).redisUrl, null)
+    assert.equal(
+      loadConfig({ OPTIMALCLOUD_REDIS_URL: 'redis://10.0.0.9:6379' }).redisUrl,
+      'redis://10.0.0.9:6379',
+    )
+    assert.equal(
+      loadConfig({ OPTIMALCLOUD_REDIS_URL: 'rediss://:pw@r.example.com/2' }).redisUrl,
+      'rediss://:pw@r.example.com/2',
+    )
+    for (const bad of ['http://10.0.0.9', '10.0.0.9:6379', 'redis://a b'])
+      assert.throws(
+        () => loadConfig({ OPTIMALCLOUD_REDIS_URL: bad }),
+        /OPTIMALCLOUD_REDIS_URL must look like/,
+        bad,
+      )
+    // The message never repeats the URL: it may hold a password.
+    assert.throws(
+      () => loadConfig({ OPTIMALCLOUD_REDIS_URL: 'http://:secret@x' }),
+      (error: Error) => !error.message.includes('secret'),
+    )
   })
 })
 
