@@ -269,7 +269,12 @@ function isUsableServiceAccount(row: { status: string; is_service_account: numbe
   return row.status === 'active' && row.is_service_account === 1
 }
 
-/** An email the database can be asked about: bounded, and free of control characters (NUL above all: PostgreSQL text cannot hold it). */
+/**
+ * An email the database can be asked about: bounded, and free of control characters (NUL above all:
+ * PostgreSQL text cannot hold it).
+ *
+ * @example isStorableEmail('svc\u0000@acme.com') // false
+ */
 export function isStorableEmail(email: string): boolean {
   if (email.length > MAX_EMAIL) return false
   for (let i = 0; i < email.length; i++) {
@@ -279,7 +284,11 @@ export function isStorableEmail(email: string): boolean {
   return true
 }
 
-/** A password that could have been set: bounded, without NUL (refused when passwords are set). */
+/**
+ * A password that could have been set: bounded, without NUL (refused when passwords are set).
+ *
+ * @example isStorablePassword('p'.repeat(2000)) // false
+ */
 export function isStorablePassword(password: string): boolean {
   return password.length <= MAX_PASSWORD && !password.includes('\u0000')
 }

@@ -83,6 +83,11 @@ function digest(text: string): string {
  *   any other address gets one check of it every `slowdownSeconds`, the rest are refused.
  *
  * Counts live in `store` (memory, the database or Redis) with rate-limiter-flexible's fixed windows.
+ *
+ * @example
+ * const slot = await failures.reserve(request.ip, accountKey(tenant.id, email))
+ * if (slot === null) throw new AppError('rate_limited')
+ * if (await check()) await slot.succeeded(); else await slot.failed()
  */
 export class FailureLimiter {
   private readonly blockedUntil = new Map<string, number>()

@@ -49,7 +49,11 @@ export function limiterStore(
   return memoryLimiterStore()
 }
 
-/** Counts in this process's memory (SQLite's one process; the tests of the limiter itself). */
+/**
+ * Counts in this process's memory (SQLite's one process; the tests of the limiter itself).
+ *
+ * @example const failures = new FailureLimiter(memoryLimiterStore(), { perAddressPerMinute: 30, perAccountPerHour: 100, slowdownSeconds: 30 })
+ */
 export function memoryLimiterStore(): LimiterStore {
   return new MemoryStore()
 }
