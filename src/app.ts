@@ -1,7 +1,9 @@
 /** buildApp: the whole HTTP service as a Fastify instance, without listening. */
 import { performance } from 'node:perf_hooks'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import { registerAuthMetrics } from './auth/auth-metrics.js'
 import type { Principal } from './auth/authenticator.js'
+import { fastifyTrustProxy } from './config.js'
 import { authenticateHook } from './http/authenticate.js'
 import { BODY_LIMIT } from './http/body-limit.js'
 import { errorHandler } from './http/error-handler.js'
@@ -91,7 +93,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: BODY_LIMIT,
     requestIdHeader: false,
     genReqId: requestIdFor,
-    trustProxy: services.config.trustProxy,
+    // Only the hops the operator declared (a count or addresses): a client cannot pick its address.
+    trustProxy: fastifyTrustProxy(services.config.trustProxy),
     // Requests that arrive while closing are still answered (SIGTERM drains; see server.ts).
     return503OnClosing: false,
     // One line per request is written by the onResponse hook below, with the fields operators need.
@@ -139,9 +142,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler(errorHandler(services))
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }))
 
-  registerMetrics(app, { logDestination, token: services.config.metricsToken })
+  registerAuthMetrics(registerMetrics(app, { logDestination, token: services.config.metricsToken }), services)
   // A browser opening a tenant's address lands on its console (signed out: the sign-in page).
   app.get('/', async (_request, reply) => reply.redirect('/console/', 303))
+  // The failure limiter's store is connected before the first request; counts pending for the database
+  // are written before it closes (the server and the tests close the app first).
+  await services.failures.start((message) => app.log.warn(message))
+  app.addHook('onClose', async () => {
+    await services.refusedCalls.close()
+    await services.failures.close()
+  })
   app.get('/healthz', async () => ({ status: 'ok' }))
   // Ready means the database takes writes, not merely answers (readiness.ts).
   const readiness = new Readiness(services.database)

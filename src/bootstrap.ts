@@ -30,6 +30,8 @@ export async function bootstrapDemo(services: Services): Promise<DemoTenant | nu
     if (isUniqueViolation(error)) return null
     throw error
   }
+  // A request for `demo` before it existed may be cached as unknown: this process knows better now.
+  services.tenants.forget('demo')
   // Two accounts, two passwords: the helpdesk's secret must not open the console.
   const password = randomBytes(12).toString('base64url')
   const adminPassword = randomBytes(12).toString('base64url')

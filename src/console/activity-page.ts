@@ -1,5 +1,6 @@
 /** The Activity tab: the delivery log of webhook calls, newest first, and one entry's details. */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { listRefusedCalls, type RefusedCount } from '../auth/refused-calls.js'
 import { listDeliveries, readDelivery } from '../deliveries/deliveries.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
@@ -12,6 +13,26 @@ function prettyJson(value: unknown): string {
   return JSON.stringify(value, null, 2)
 }
 
+/**
+ * Webhook calls refused for bad credentials are not in the delivery log (anyone can send them, and
+ * they would push real failures out of view): their counts per hour and endpoint are shown here.
+ */
+function refusedCard(refused: RefusedCount[]) {
+  const total = refused.reduce((sum, row) => sum + row.count, 0)
+  const rows = refused.map(
+    (r) => html`<tr><td>${when(r.hour)}</td><td><code>${r.endpoint}</code></td><td>${r.count}</td></tr>`,
+  )
+  return html`<section class="card" id="refused-calls"><h2>Refused calls (bad credentials), last 24 hours</h2>
+<p class="muted">Webhook calls answered 401 because their credentials were missing or wrong. They are counted here, not kept in the delivery log.</p>
+${
+  total === 0
+    ? html`<p>No refused calls.</p>`
+    : html`<p><strong>${total}</strong> refused ${total === 1 ? 'call' : 'calls'}.</p>
+<table><thead><tr><th>Hour</th><th>Endpoint</th><th>Refused</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+</section>`
+}
+
 function ok(status: number): boolean {
   return status >= 200 && status < 300
 }
@@ -21,6 +42,7 @@ export function registerActivityPages(app: FastifyInstance, services: Services):
     const session = sessionOf(request)
     const failed = request.query.failed === '1'
     const deliveries = await listDeliveries(services.database.db, session.tenant.id, { failed, limit: 200 })
+    const refused = await listRefusedCalls(services.database.db, session.tenant.id, 24)
     const rows = deliveries.map(
       (d) => html`<tr>
 <td><a href="/console/activity/${d.id}">${when(d.created_at)}</a></td><td><code>${d.endpoint}</code></td>
@@ -40,7 +62,8 @@ ${
     ? html`<p class="muted">${failed ? 'No failed webhook calls.' : 'No webhook calls yet.'}</p>`
     : html`<table><thead><tr><th>When</th><th>Endpoint</th><th>Status</th><th>Error</th><th>Ticket</th><th>Caller</th><th>Time</th></tr></thead><tbody>${rows}</tbody></table>`
 }
-</section>`,
+</section>
+${refusedCard(refused)}`,
     })
   })
 

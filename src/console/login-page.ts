@@ -5,11 +5,12 @@ import type { Services } from '../services.js'
 import { tenantNameFromHost } from '../tenancy/host.js'
 import { field, sendPage } from './forms.js'
 import { html, type SafeHtml } from './layout.js'
-import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS, verifyAdmin } from './session.js'
+import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS } from './session.js'
 
 /** One message for every failure, so nobody learns which tenants, emails or accounts exist. */
 export const SIGN_IN_FAILED = 'Sign-in failed: check your email and password.'
-export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your address. Try again in a minute.'
+/** For a blocked address and for a slowed-down account alike: the page tells neither apart. */
+export const TOO_MANY_ATTEMPTS = 'Too many failed sign-in attempts. Try again in a minute.'
 
 /**
  * On a host that names no tenant (`localhost:8080`), nobody can sign in: the page says which address to
@@ -69,20 +70,24 @@ export function registerLoginRoutes(app: FastifyInstance, services: Services): v
   })
 
   app.post('/login', async (request, reply) => {
-    const address = request.ip
-    if (services.failures.isBlocked(address)) return loginPage(reply, 429, '', TOO_MANY_ATTEMPTS)
     const email = field(request.body, 'email')
-    const userId = await verifyAdmin(
-      services.database,
-      request.consoleTenant,
+    const tenant = request.consoleTenant
+    // Under the same failure limits as the webhooks: a slot before the KDF, given back on success.
+    const outcome = await services.authenticator.verifyAdministrator(
+      tenant?.id ?? null,
       email,
       field(request.body, 'password'),
+      request.ip,
     )
-    const tenant = request.consoleTenant
-    if (userId === null || tenant === null) {
-      services.failures.recordFailure(address)
-      return loginPage(reply, 401, email, SIGN_IN_FAILED, tenantHint(services, request))
+    if (!outcome.ok || tenant === null) {
+      const limited = !outcome.ok && outcome.limited
+      services.refusedCalls.count('console', limited ? 'rate_limited' : 'bad_credentials')
+      const hint = tenantHint(services, request)
+      return limited
+        ? loginPage(reply, 429, '', TOO_MANY_ATTEMPTS, hint)
+        : loginPage(reply, 401, email, SIGN_IN_FAILED, hint)
     }
+    const userId = outcome.principal
     const token = await createSession(services.database, tenant.id, userId)
     reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(request), maxAge: SESSION_TTL_MS / 1000 })
     return reply.redirect('/console/administration', 303)

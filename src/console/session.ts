@@ -1,14 +1,11 @@
-/** Console sessions: administrator sign-in, tenant-bound session tokens stored as SHA-256, CSRF tokens. */
+/** Console sessions (sign-in itself is the Authenticator's): tenant-bound session tokens stored as SHA-256, CSRF tokens. */
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { UNKNOWN_ACCOUNT_HASH, verifyPassword } from '../auth/passwords.js'
 import { randomToken, sha256 } from '../ids.js'
 import type { Database } from '../storage/database.js'
 import type { Tenant } from '../tenancy/tenants.js'
 
 export const SESSION_COOKIE = 'oc_session'
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000
-/** Longer inputs are refused before the KDF runs: nobody's email or password is this long. */
-const MAX_CREDENTIAL = 1024
 
 /** A signed-in administrator, re-read from the database on every request. */
 export interface ConsoleSession {
@@ -18,35 +15,6 @@ export interface ConsoleSession {
   /** The raw token, kept only in memory for this request to derive the CSRF token. */
   token: string
   csrf: string
-}
-
-/**
- * The administrator for these credentials, or null whatever the reason (unknown tenant, unknown
- * email, wrong password, not an administrator, not active). The KDF runs in every case, so the
- * time taken tells nothing either.
- *
- * @example const userId = await verifyAdmin(database, tenant, 'admin@acme.com', password)
- */
-export async function verifyAdmin(
-  database: Database,
-  tenant: Tenant | null,
-  email: string,
-  password: string,
-): Promise<string | null> {
-  const tooLong = email.length > MAX_CREDENTIAL || password.length > MAX_CREDENTIAL
-  const row = tooLong
-    ? undefined
-    : await database.db
-        .selectFrom('users')
-        .select(['id', 'status', 'is_admin', 'password_hash'])
-        // '' is no tenant's id: an unknown tenant looks up nobody and still pays for the KDF below.
-        .where('tenant_id', '=', tenant?.id ?? '')
-        .where('email_key', '=', email.trim().toLowerCase())
-        .executeTakeFirst()
-  const matches = await verifyPassword(tooLong ? '' : password, row?.password_hash ?? UNKNOWN_ACCOUNT_HASH)
-  if (!matches || tenant === null || row === undefined) return null
-  if (row.status !== 'active' || row.is_admin !== 1) return null
-  return row.id
 }
 
 /** Starts a session and returns its token (for the cookie); only its SHA-256 is stored. */

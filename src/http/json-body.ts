@@ -1,5 +1,5 @@
 /** Reading every request body as JSON, refusing `__proto__` fields, and noting for the delivery log why a body was not kept. */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import secureJsonParse from 'secure-json-parse'
 import { AppError } from '../errors.js'
 
@@ -33,25 +33,43 @@ export function readBodiesAsJson(
     '*',
     { parseAs: 'string', ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }) },
     (request, body, done) => {
-      const text = typeof body === 'string' ? body : body.toString('utf8')
-      if (text.trim() === '') {
-        if (options.emptyIsNone === true) return done(null, undefined)
-        request.bodyNote = text === '' ? 'The body was empty' : 'The body was only white space'
-        return done(new AppError('body_not_object'), undefined)
-      }
       try {
-        done(null, secureJsonParse.parse(text, { protoAction: 'error', constructorAction: 'error' }))
+        done(null, parseJsonBody(request, typeof body === 'string' ? body : body.toString('utf8'), options))
       } catch (error) {
-        const forbidden =
-          error instanceof Error && /forbidden (prototype|constructor) property/.test(error.message)
-        const size = Buffer.byteLength(text)
-        if (forbidden) {
-          request.bodyNote = `Not kept: the body (${size} bytes) has a field named __proto__ or constructor.prototype`
-          return done(new AppError('bad_request', { message: FORBIDDEN_FIELD_NAME }), undefined)
-        }
-        request.bodyNote = `Not kept: the body (${size} bytes) is not valid JSON`
-        done(new AppError('body_not_object'), undefined)
+        done(error as Error, undefined)
       }
     },
   )
+}
+
+/**
+ * One body's text read as JSON by the rules above (what readBodiesAsJson registers, and what a route
+ * that reads bytes first, such as a signed HR call, calls itself); throws the contract's 400s and
+ * sets `request.bodyNote` when the body cannot be kept for the delivery log.
+ *
+ * @example const body = parseJsonBody(request, bytes.toString('utf8'))
+ */
+export function parseJsonBody(
+  request: FastifyRequest,
+  text: string,
+  options: { emptyIsNone?: boolean } = {},
+): unknown {
+  if (text.trim() === '') {
+    if (options.emptyIsNone === true) return undefined
+    request.bodyNote = text === '' ? 'The body was empty' : 'The body was only white space'
+    throw new AppError('body_not_object')
+  }
+  try {
+    return secureJsonParse.parse(text, { protoAction: 'error', constructorAction: 'error' })
+  } catch (error) {
+    const forbidden =
+      error instanceof Error && /forbidden (prototype|constructor) property/.test(error.message)
+    const size = Buffer.byteLength(text)
+    if (forbidden) {
+      request.bodyNote = `Not kept: the body (${size} bytes) has a field named __proto__ or constructor.prototype`
+      throw new AppError('bad_request', { message: FORBIDDEN_FIELD_NAME })
+    }
+    request.bodyNote = `Not kept: the body (${size} bytes) is not valid JSON`
+    throw new AppError('body_not_object')
+  }
 }

@@ -7,14 +7,15 @@ import type { LogDestination } from './log-destination.js'
 
 /**
  * Registers the metrics route and the hook that counts every answered request. Each app has its own
- * registry, so several apps in one process (tests) do not mix their numbers.
+ * registry, so several apps in one process (tests) do not mix their numbers; it is returned so other
+ * parts of the service can add theirs.
  *
  * @example registerMetrics(app) // then: curl localhost:8080/metrics
  */
 export function registerMetrics(
   app: FastifyInstance,
   options: { logDestination?: LogDestination; token?: string | null } = {},
-): void {
+): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const requests = new Counter({
@@ -46,6 +47,7 @@ export function registerMetrics(
     reply.header('content-type', registry.contentType)
     return registry.metrics()
   })
+  return registry
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { listRefusedCalls } from '../auth/refused-calls.js'
 import { listDeliveries, readDelivery } from '../deliveries/deliveries.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
@@ -53,6 +54,12 @@ const ReplaySchema = Type.Object({
 
 const IdParams = Type.Object({ id: Type.String() })
 
+const RefusedCountSchema = Type.Object({
+  hour: Type.String({ format: 'date-time', description: 'The start of the hour (UTC)' }),
+  endpoint: Type.String({ description: 'servicenow, createticket, adduser, modifyuser or deleteuser' }),
+  count: Type.Integer({ description: 'Calls answered 401 for bad or missing credentials in that hour' }),
+})
+
 export function deliveryRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -79,6 +86,35 @@ export function deliveryRoutes(services: Services) {
           failed: request.query.failed === true,
           limit: request.query.limit ?? 100,
         }),
+    )
+
+    api.get(
+      '/deliveries/refused',
+      {
+        schema: {
+          tags,
+          operationId: 'listRefusedCalls',
+          summary: 'Webhook calls refused for bad credentials, counted per hour and endpoint, newest first',
+          description:
+            'Calls without valid credentials are not written to the delivery log (anyone can send them); ' +
+            'they are counted here instead, within about a second. Counts are kept 30 days.',
+          querystring: Type.Object(
+            {
+              hours: Type.Optional(
+                Type.Integer({
+                  minimum: 1,
+                  maximum: 720,
+                  description: 'How many hours back, the current one included (default 24)',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Array(RefusedCountSchema), ...errors(400) },
+        },
+      },
+      async (request) =>
+        listRefusedCalls(services.database.db, callerOf(request).tenant.id, request.query.hours ?? 24),
     )
 
     api.get(

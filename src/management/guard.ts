@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Principal } from '../auth/authenticator.js'
 import { csrfMatches, findSession, SESSION_COOKIE } from '../console/session.js'
 import { AppError } from '../errors.js'
+import { refuse } from '../http/authenticate.js'
 import { isSameOrigin } from '../http/same-origin.js'
 import type { Services } from '../services.js'
 import { tenantOfHost } from '../tenancy/host.js'
@@ -16,6 +17,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * checked as the webhooks check it (then must be a Management API key); one without it may carry
  * the console's session cookie instead, and then, for anything but a read, the session's CSRF token
  * in `X-CSRF-Token` (a cookie is sent by the browser on its own; the token proves the page sent it).
+ * A session token is 256 random bits, so its lookup is not a guess worth a slot: a blocked address is
+ * refused before it, and an unknown or expired session counts as a failure after it.
  */
 export function authenticateAdministrator(
   services: Services,
@@ -29,12 +32,12 @@ export function authenticateAdministrator(
       await authenticate(request)
       return requireKey(request)
     }
-    if (services.failures.isBlocked(request.ip)) throw new AppError('rate_limited')
+    if (services.failures.isBlocked(request.ip)) throw refuse(services, request, 'rate_limited')
     const tenant = await tenantOfHost(services, request.headers.host)
     const session = tenant === null ? null : await findSession(services.database, tenant, sessionToken)
     if (tenant === null || session === null) {
-      services.failures.recordFailure(request.ip)
-      throw new AppError('unauthorized', { reason: 'no valid console session' })
+      await services.failures.recordFailure(request.ip)
+      throw refuse(services, request, 'bad_credentials')
     }
     if (!SAFE_METHODS.has(request.method)) {
       const csrf = request.headers['x-csrf-token']
@@ -67,8 +70,8 @@ function cookieValue(request: FastifyRequest, name: string): string | undefined 
 function requireManagementKey(services: Services) {
   return async function requireAdministrator(request: FastifyRequest): Promise<void> {
     if (request.principal !== undefined && administers(request.principal)) return
-    services.failures.recordFailure(request.ip)
-    throw new AppError('unauthorized', { reason: 'not a Management API key' })
+    await services.failures.recordFailure(request.ip)
+    throw refuse(services, request, 'bad_credentials')
   }
 }
 

@@ -11,7 +11,7 @@ const ERROR_DESCRIPTIONS = {
   401: 'No, a wrong, revoked or expired key, a key without the Management API option, another tenant, or a service account: always `{"error":"ERROR"}`.',
   404: "Not found in this tenant (another tenant's resources are never shown).",
   409: 'Already exists.',
-  429: 'Too many failed authentications from this address within a minute: `{"error":"ERROR"}`.',
+  429: 'More than 30 failed authentications from this address within a minute (the check is not run until the minute has passed): `{"error":"ERROR"}`.',
 } as const
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS

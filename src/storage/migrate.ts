@@ -2,11 +2,13 @@
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Database } from './database.js'
 import * as initial from './migrations/001-initial.js'
+import * as authLimits from './migrations/002-auth-limits.js'
 import * as bodyNotesAndReadiness from './migrations/004-body-notes-and-readiness.js'
 
 /** Migrations are listed in code (not read from disk) so the compiled and the tsx-run service agree. */
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
+  '002-auth-limits': authLimits,
   '004-body-notes-and-readiness': bodyNotesAndReadiness,
 }
 

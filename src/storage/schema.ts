@@ -145,6 +145,15 @@ export interface ReadinessProbeTable {
   filler: string | null
 }
 
+/** Webhook calls refused for bad credentials, counted per tenant, hour and endpoint (never in the delivery log). */
+export interface RefusedCallTable {
+  tenant_id: string
+  /** The start of the hour, ISO-8601 UTC. */
+  hour: Timestamp
+  endpoint: string
+  refused: number
+}
+
 export interface Schema {
   tenants: TenantTable
   api_keys: ApiKeyTable
@@ -157,4 +166,5 @@ export interface Schema {
   destinations: DestinationTable
   sessions: SessionTable
   readiness_probe: ReadinessProbeTable
+  refused_calls: RefusedCallTable
 }

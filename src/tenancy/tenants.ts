@@ -30,10 +30,13 @@ function toTenant(
 
 /**
  * Finds tenants by name with a cache of a second or two: every request needs its tenant, and a
- * tenant changes rarely. Unknown names are not cached, so a tenant made by the CLI works at once.
+ * tenant changes rarely. Unknown names are cached for the same time (in a map of their own, so made-up
+ * names cannot push real tenants out): a name costs the same whether its tenant exists or not, and
+ * nobody learns which tenants exist from timing. A tenant made by the CLI answers within that time.
  */
 export class TenantDirectory {
   private readonly cache = new Map<string, { tenant: Tenant; at: number }>()
+  private readonly unknown = new Map<string, number>()
 
   constructor(
     private readonly database: Database,
@@ -41,9 +44,11 @@ export class TenantDirectory {
   ) {}
 
   async findByName(name: string): Promise<Tenant | null> {
-    const hit = this.cache.get(name)
     const now = Date.now()
+    const hit = this.cache.get(name)
     if (hit !== undefined && now - hit.at < this.ttlMs) return hit.tenant
+    const missed = this.unknown.get(name)
+    if (missed !== undefined && now - missed < this.ttlMs) return null
     const row = await this.database.db
       .selectFrom('tenants')
       .select(['id', 'name', 'support_backend', 'support_settings', 'created_at'])
@@ -51,8 +56,11 @@ export class TenantDirectory {
       .executeTakeFirst()
     if (row === undefined) {
       this.cache.delete(name)
+      if (this.unknown.size >= 10_000) this.unknown.clear()
+      this.unknown.set(name, now)
       return null
     }
+    this.unknown.delete(name)
     const tenant = toTenant(row)
     if (this.cache.size > 10_000) this.cache.clear()
     this.cache.set(name, { tenant, at: now })
@@ -61,8 +69,13 @@ export class TenantDirectory {
 
   /** Drops what this process cached (after a change made through it). */
   forget(name?: string): void {
-    if (name === undefined) this.cache.clear()
-    else this.cache.delete(name)
+    if (name === undefined) {
+      this.cache.clear()
+      this.unknown.clear()
+    } else {
+      this.cache.delete(name)
+      this.unknown.delete(name)
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { AppError } from '../errors.js'
 import { HR_ENDPOINTS, type HrEndpoint } from '../hr-vendors/hr-vendor.js'
 import type { AdapterContext } from '../hr-vendors/index.js'
 import { BODY_LIMIT } from '../http/body-limit.js'
+import { parseJsonBody } from '../http/json-body.js'
 import type { Services } from '../services.js'
 import type { Tx } from '../storage/database.js'
 import { requireStorable } from '../value-bounds.js'
@@ -133,32 +134,33 @@ export function hrRoutes(services: Services, authenticate: (request: FastifyRequ
 
     /** A signed call (BambooHR) is authenticated by its body; any other by its Authorization header. */
     async function authenticateHr(request: FastifyRequest): Promise<void> {
-      if (!(await signed.claim(request))) await authenticate(request)
+      const destination = await signed.claim(request)
+      if (destination === null) return authenticate(request)
+      request.destinationId = destination.id
+      found.set(request, destination)
     }
 
     // Bodies are read as bytes here: a signature is checked on the exact bytes received, before parsing.
     app.removeAllContentTypeParsers()
-    const parseJson = app.getDefaultJsonParser('error', 'error')
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (request, raw, done) => {
-      const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw
-      try {
-        signed.verifyBody(request, bytes)
-      } catch (error) {
-        return done(error as Error, undefined)
-      }
-      const text = bytes.toString('utf8')
-      if (found.get(request)?.vendor.forms === true && isFormPost(request))
-        return done(null, qs.parse(text, FORM_OPTIONS))
-      if (text === '') return done(new AppError('body_not_object'), undefined)
-      parseJson(request, text, (error, value) =>
-        error ? done(new AppError('body_not_object'), undefined) : done(null, value),
-      )
-    })
+    app.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
+      async (request: FastifyRequest, raw: Buffer | string) => {
+        const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw
+        await signed.verifyBody(request, bytes)
+        const text = bytes.toString('utf8')
+        if (found.get(request)?.vendor.forms === true && isFormPost(request))
+          return qs.parse(text, FORM_OPTIONS)
+        return parseJsonBody(request, text)
+      },
+    )
     // A call without a body never reaches the parser: its (empty) body is verified here.
     app.addHook('preValidation', async (request) => signed.verifyBody(request, null))
 
     /** After authentication: an unknown, disabled or other tenant's plugin_id is 404 whatever the body. */
     async function findDestination(request: FastifyRequest): Promise<void> {
+      // A signed call found its destination to know the key its body is checked with.
+      if (found.has(request)) return
       const tenant = request.tenant
       if (tenant === undefined) throw new AppError('unauthorized')
       const { pluginId } = request.params as { pluginId?: string }

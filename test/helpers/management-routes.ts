@@ -210,6 +210,7 @@ export const MANAGEMENT_ROUTES: ManagementRoute[] = [
     },
   },
   { method: 'GET', route: '/deliveries', prepare: async () => ({ path: '/deliveries' }) },
+  { method: 'GET', route: '/deliveries/refused', prepare: async () => ({ path: '/deliveries/refused' }) },
   {
     method: 'GET',
     route: '/deliveries/{id}',
