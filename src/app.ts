@@ -30,6 +30,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The delivery log's name for a webhook route; routes without it are not logged as deliveries. */
     webhook?: string
+    /**
+     * A route that checks credentials in its handler (console sign-in): its body is the credentials, so a
+     * value the database cannot hold is a failed sign-in (the uniform answer, counted), not a 400.
+     */
+    checksCredentials?: boolean
   }
 }
 

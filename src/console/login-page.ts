@@ -69,7 +69,7 @@ export function registerLoginRoutes(app: FastifyInstance, services: Services): v
     return loginPage(reply, 200, '', undefined, tenantHint(services, request))
   })
 
-  app.post('/login', async (request, reply) => {
+  app.post('/login', { config: { checksCredentials: true } }, async (request, reply) => {
     const email = field(request.body, 'email')
     const tenant = request.consoleTenant
     // Under the same failure limits as the webhooks: a slot before the KDF, given back on success.

@@ -8,7 +8,8 @@ import { requireStorable } from '../value-bounds.js'
  * storable: no NUL character (PostgreSQL refuses it even in a lookup), no number out of range, no
  * nesting deeper than 32 levels. The webhooks check their bodies themselves, after their required
  * fields, so that the contract's messages keep their order (see webhooks/ticket-adapters.ts and
- * webhooks/hr-routes.ts).
+ * webhooks/hr-routes.ts). A route that checks credentials in its handler (console sign-in) answers a
+ * body it cannot use as a failed sign-in, before authentication as everywhere.
  *
  * @example registerRequestBounds(app) // GET /users?email=%00 → 400 query parameter email must not contain NUL characters
  */
@@ -16,6 +17,7 @@ export function registerRequestBounds(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
     requireStorable(request.params, 'params')
     requireStorable(request.query, 'query')
-    if (request.routeOptions.config.webhook === undefined) requireStorable(request.body, 'body')
+    const { webhook, checksCredentials } = request.routeOptions.config
+    if (webhook === undefined && checksCredentials !== true) requireStorable(request.body, 'body')
   })
 }
