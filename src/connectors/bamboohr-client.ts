@@ -1,4 +1,5 @@
 /** BambooHR API client: one employee's fields, for provisioning (`GET /api/gateway.php/{company}/v1/employees/{id}/`). */
+import type { HrEmployee } from '../hr-vendors/hr-employee.js'
 import { ConnectorError } from './connector-error.js'
 import { basicAuthorization, ConnectorHttp, OutboundError, type VendorAnswer } from './http/connector-http.js'
 import { type OutboundPolicy, outboundPolicy } from './http/outbound-policy.js'
@@ -23,16 +24,8 @@ export interface BambooHrSettings {
   apiBaseUrl?: string
 }
 
-/** What the service needs of an employee, mapped from BambooHR's answer. */
-export interface BambooHrEmployee {
-  firstName: string | null
-  lastName: string | null
-  displayName: string | null
-  email: string | null
-  mobile: string | null
-  /** `status` is `Inactive`. */
-  inactive: boolean
-}
+/** What the service needs of an employee, mapped from BambooHR's answer (`status` `Inactive` is terminated). */
+export type BambooHrEmployee = HrEmployee
 
 export type BambooHrFailureKind =
   | 'auth'
@@ -63,7 +56,7 @@ function text(value: unknown): string | null {
 /**
  * Maps BambooHR's employee JSON; throws BambooHrError('bad_response') when it is not an object.
  *
- * @example mapBambooHrEmployee({ firstName: 'Ann', status: 'Inactive' }).inactive // true
+ * @example mapBambooHrEmployee({ firstName: 'Ann', status: 'Inactive' }).terminated // true
  */
 export function mapBambooHrEmployee(body: unknown): BambooHrEmployee {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -75,7 +68,7 @@ export function mapBambooHrEmployee(body: unknown): BambooHrEmployee {
     displayName: text(record.preferredName),
     email: text(record.workEmail),
     mobile: text(record.mobilePhone),
-    inactive: text(record.status)?.toLowerCase() === 'inactive',
+    terminated: text(record.status)?.toLowerCase() === 'inactive',
   }
 }
 

@@ -1,6 +1,7 @@
 // Paylocity Weblink API client: OAuth2 client-credentials token (cached) and GET employee, mapped for provisioning.
 
 import { createHash } from 'node:crypto'
+import type { HrEmployee } from '../hr-vendors/hr-employee.js'
 import { ConnectorError } from './connector-error.js'
 import {
   ConnectorHttp,
@@ -21,14 +22,7 @@ export const DEFAULT_TOKEN_URL = 'https://api.paylocity.com/IdentityServer/conne
 export const DEFAULT_API_BASE_URL = 'https://api.paylocity.com'
 
 /** What the service needs of an employee, mapped from Weblink's answer. */
-export interface PaylocityEmployee {
-  firstName: string | null
-  lastName: string | null
-  displayName: string | null
-  email: string | null
-  mobile: string | null
-  terminated: boolean
-}
+export type PaylocityEmployee = HrEmployee
 
 export type PaylocityFailureKind =
   | 'auth'

@@ -33,11 +33,13 @@ export async function changeUserStatus(
 ): Promise<UserDetails> {
   const { database } = services
   const user = await database.transaction(async (trx) => {
+    // Disables of one tenant take turns (see lockTenantAdministrators), before any user row is locked.
+    if (action === 'disable') await lockTenantAdministrators(database, trx, tenantId)
     const row = await lockUser(database, trx, tenantId, userId)
     const next = nextStatus(row, action)
     if (next === row.status) return row
     if (next === 'disabled' && row.is_admin === 1 && row.status === 'active')
-      await requireAnotherAdministrator(database, trx, tenantId, userId)
+      await requireAnotherAdministrator(trx, tenantId, userId)
     const updatedAt = new Date().toISOString()
     await trx
       .updateTable('users')
@@ -70,18 +72,26 @@ async function lockUser(database: Database, trx: Tx, tenantId: string, userId: s
 }
 
 /**
- * Refuses to disable the last active administrator. On PostgreSQL the tenant's active administrators
- * are locked, so two administrators disabling each other at once cannot both succeed; SQLite has one
- * writer, so the read and the write of this transaction are not interleaved with another's.
+ * On PostgreSQL, two administrators disabling each other at once must not both succeed, and must not
+ * deadlock either (each holding its own user row while waiting for the other's). So every disable of a
+ * tenant first locks the tenant's row: they take turns, and the check below sees the other's commit.
+ * `FOR NO KEY UPDATE` leaves the row's key free, so inserts that reference the tenant do not wait.
+ * SQLite has one writer: the read and the write of a transaction are never interleaved with another's.
  */
-async function requireAnotherAdministrator(database: Database, trx: Tx, tenantId: string, userId: string) {
-  const query = trx
+async function lockTenantAdministrators(database: Database, trx: Tx, tenantId: string) {
+  if (database.dialect !== 'postgres') return
+  await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forNoKeyUpdate().execute()
+}
+
+/** Refuses to disable the last active administrator. */
+async function requireAnotherAdministrator(trx: Tx, tenantId: string, userId: string) {
+  const admins = await trx
     .selectFrom('users')
     .select('id')
     .where('tenant_id', '=', tenantId)
     .where('is_admin', '=', 1)
     .where('status', '=', 'active')
-  const admins = await (database.dialect === 'postgres' ? query.forUpdate() : query).execute()
+    .execute()
   if (!admins.some((admin) => admin.id !== userId))
     throw new AppError('bad_request', {
       message: 'The last active administrator of a tenant cannot be disabled',

@@ -12,10 +12,10 @@ import {
   mapBambooHrEmployee,
 } from '../connectors/bamboohr-client.js'
 import type { EmployeeRef, HrCommand } from '../directory/provisioning.js'
-import { isEmail } from '../directory/users.js'
 import { AppError, mustBeString, requiredField } from '../errors.js'
 import { isMissing, type JsonObject } from '../webhooks/fields.js'
 import { genericAddUser } from './generic-hr.js'
+import { modifyFromEmployee, storableEmployee } from './hr-employee.js'
 import type { AdapterContext, HrVendor } from './hr-vendor.js'
 
 export const SIGNATURE_HEADER = 'x-bamboohr-signature'
@@ -197,7 +197,7 @@ async function commandsFor(event: BambooHrEvent, context: AdapterContext): Promi
   if (event.type === 'deleted') return [{ kind: 'terminate', command: { ref } }]
   if (event.type === 'created') {
     const employee = await employeeOf(event, context)
-    if (!employee.inactive) return [{ kind: 'add', command: addUserOf(ref, employee) }]
+    if (!employee.terminated) return [{ kind: 'add', command: addUserOf(ref, employee) }]
     // Created already inactive: a new user is made terminated; a known one (a retried delivery) is
     // not brought back first, so the repeat changes nothing.
     const known = await context.ensureKnown(ref).then(
@@ -216,25 +216,14 @@ async function commandsFor(event: BambooHrEvent, context: AdapterContext): Promi
   }
   const user = await context.ensureKnown(ref)
   const employee = await employeeOf(event, context)
-  if (!employee.inactive && user.status === 'terminated')
+  if (!employee.terminated && user.status === 'terminated')
     return [{ kind: 'add', command: addUserOf(ref, employee) }]
   return [modifyCommand(ref, employee)]
 }
 
 /** The employee's current values replace the user's (a missing name or email is left alone); Inactive terminates. */
 function modifyCommand(ref: EmployeeRef, employee: BambooHrEmployee): HrCommand {
-  return {
-    kind: 'modify',
-    command: {
-      ref,
-      ...(employee.firstName === null ? {} : { firstName: employee.firstName }),
-      ...(employee.lastName === null ? {} : { lastName: employee.lastName }),
-      ...(employee.email === null || !isEmail(employee.email) ? {} : { email: employee.email }),
-      mobile: employee.mobile,
-      displayName: employee.displayName,
-      ...(employee.inactive ? { terminate: true } : {}),
-    },
-  }
+  return { kind: 'modify', command: modifyFromEmployee(ref, employee) }
 }
 
 /** The employee as the BambooHR API has it; without API settings, the values the event carried. */
@@ -249,7 +238,12 @@ async function employeeOf(event: BambooHrEvent, context: AdapterContext): Promis
     })
   }
   if (companyDomain === undefined || apiKey === null) {
-    if (event.fields !== null) return mapBambooHrEmployee(byCanonicalName(event.fields))
+    if (event.fields !== null)
+      return storableEmployee(
+        mapBambooHrEmployee(byCanonicalName(event.fields)),
+        'BambooHR',
+        'bamboohr_fetch_failed',
+      )
     throw new AppError('bamboohr_fetch_failed', {
       reason: 'the destination has no company_domain and api_key to fetch the employee with',
     })
@@ -260,7 +254,7 @@ async function employeeOf(event: BambooHrEvent, context: AdapterContext): Promis
     { timeoutMs: API_TIMEOUT_MS, policy: context.outbound },
   )
   try {
-    return await client.getEmployee(event.employeeId)
+    return storableEmployee(await client.getEmployee(event.employeeId), 'BambooHR', 'bamboohr_fetch_failed')
   } catch (error) {
     if (error instanceof BambooHrError)
       throw new AppError('bamboohr_fetch_failed', {

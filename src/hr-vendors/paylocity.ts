@@ -6,11 +6,11 @@ import {
   type PaylocitySettings,
 } from '../connectors/paylocity-client.js'
 import type { AddUser, EmployeeRef, ModifyUser, TerminateUser } from '../directory/provisioning.js'
-import { isEmail } from '../directory/users.js'
 import { AppError, mustBeString } from '../errors.js'
-import { boundedText, MAX_FIELD_LENGTH } from '../value-bounds.js'
+import { boundedText } from '../value-bounds.js'
 import { isMissing, type JsonObject } from '../webhooks/fields.js'
 import { commandFor, genericAddUser, genericModifyUser, genericRef } from './generic-hr.js'
+import { modifyFromEmployee, storableEmployee } from './hr-employee.js'
 import { type AdapterContext, HR_OPERATIONS, type HrVendor } from './hr-vendor.js'
 
 /** Two attempts each for the token and the employee must fit in the ~20 s a webhook sender waits. */
@@ -170,50 +170,7 @@ export async function paylocityEmployeeChange(
       throw new AppError('paylocity_fetch_failed', { reason: error.message, cause: error })
     throw error
   }
-  const unusable = unstorableField(employee)
-  if (unusable !== null) {
-    throw new AppError('paylocity_fetch_failed', {
-      reason: `the employee record from Paylocity has a ${unusable} that cannot be stored (a NUL character, or over ${MAX_FIELD_LENGTH} characters)`,
-    })
-  }
-  return fromWeblinkEmployee(ref, employee)
-}
-
-/** The first of the employee's fields that cannot be stored (the vendor's answer meets the same bounds as a body), or null. */
-function unstorableField(employee: PaylocityEmployee): string | null {
-  const fields = {
-    firstName: employee.firstName,
-    lastName: employee.lastName,
-    preferredName: employee.displayName,
-    emailAddress: employee.email,
-    mobilePhone: employee.mobile,
-  }
-  for (const [field, value] of Object.entries(fields)) {
-    if (value === null) continue
-    try {
-      boundedText(field, value)
-    } catch {
-      return field
-    }
-  }
-  return null
-}
-
-/**
- * Weblink's record is the whole truth about the employee: names and a valid work email replace the
- * user's (missing ones are left alone, as a user must keep a name and an email); a missing mobile or
- * preferred name clears them.
- */
-export function fromWeblinkEmployee(ref: EmployeeRef, employee: PaylocityEmployee): ModifyUser {
-  return {
-    ref,
-    ...(employee.firstName === null ? {} : { firstName: employee.firstName }),
-    ...(employee.lastName === null ? {} : { lastName: employee.lastName }),
-    ...(employee.email === null || !isEmail(employee.email) ? {} : { email: employee.email }),
-    mobile: employee.mobile,
-    displayName: employee.displayName,
-    terminate: employee.terminated,
-  }
+  return modifyFromEmployee(ref, storableEmployee(employee, 'Paylocity', 'paylocity_fetch_failed'))
 }
 
 function withCompany(ref: EmployeeRef, body: JsonObject): EmployeeRef {
