@@ -5,6 +5,7 @@ import { registerApiKeyCommands } from './cli/apikey-commands.js'
 import { type CommonOptions, common, configFrom } from './cli/context.js'
 import { registerDeliveryCommands } from './cli/delivery-commands.js'
 import { registerDestinationCommands } from './cli/destination-commands.js'
+import { registerHoldCommands } from './cli/hold-commands.js'
 import { registerSupportCommands } from './cli/support-commands.js'
 import { registerSupportConfigureCommand } from './cli/support-configure-command.js'
 import { registerTenantCommands } from './cli/tenant-commands.js'
@@ -70,6 +71,7 @@ registerSupportCommands(program)
 registerSupportConfigureCommand(program)
 registerDeliveryCommands(program)
 registerDestinationCommands(program)
+registerHoldCommands(program)
 
 try {
   await program.parseAsync(process.argv)

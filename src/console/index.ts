@@ -11,6 +11,7 @@ import type { Tenant } from '../tenancy/tenants.js'
 import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
 import { field, sendPage } from './forms.js'
+import { registerHoldPages } from './holds-page.js'
 import { html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
@@ -112,6 +113,7 @@ export function consolePlugin(services: Services) {
     registerAdministrationPages(app, services)
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
+    registerHoldPages(app, services)
     registerSupportPages(app, services)
     registerActivityPages(app, services)
   }

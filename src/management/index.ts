@@ -9,6 +9,7 @@ import { apiKeyRoutes } from './api-key-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
 import { destinationRoutes } from './destination-routes.js'
 import { authenticateAdministrator } from './guard.js'
+import { holdRoutes } from './hold-routes.js'
 import { requesterRoutes } from './requester-routes.js'
 import { supportRoutes } from './support-routes.js'
 import { ticketRoutes } from './ticket-routes.js'
@@ -24,6 +25,7 @@ const RESOURCES = [
   supportRoutes,
   ticketRoutes,
   deliveryRoutes,
+  holdRoutes,
 ]
 
 /**

@@ -4,12 +4,14 @@ import type { Database } from './database.js'
 import * as initial from './migrations/001-initial.js'
 import * as authLimits from './migrations/002-auth-limits.js'
 import * as bodyNotesAndReadiness from './migrations/004-body-notes-and-readiness.js'
+import * as heldTerminations from './migrations/005-held-terminations.js'
 
 /** Migrations are listed in code (not read from disk) so the compiled and the tsx-run service agree. */
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-auth-limits': authLimits,
   '004-body-notes-and-readiness': bodyNotesAndReadiness,
+  '005-held-terminations': heldTerminations,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

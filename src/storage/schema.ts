@@ -154,6 +154,31 @@ export interface RefusedCallTable {
   refused: number
 }
 
+/** A termination an HR webhook applied: the mass-termination safeguard counts these per destination and rolling hour. */
+export interface HrTerminationTable {
+  id: string
+  tenant_id: string
+  destination_id: string
+  user_id: string
+  created_at: Timestamp
+}
+
+/** A termination the safeguard held: applied only when an administrator approves the destination's held changes. */
+export interface HeldChangeTable {
+  /** Time-ordered: approval applies them in this order. */
+  id: string
+  tenant_id: string
+  destination_id: string
+  user_id: string
+  company_id: string
+  employee_id: string
+  /** The delivery-log entry of the call that was held. */
+  delivery_id: string | null
+  /** Why it was held (over the limit, or behind other held changes). */
+  reason: string
+  created_at: Timestamp
+}
+
 export interface Schema {
   tenants: TenantTable
   api_keys: ApiKeyTable
@@ -167,4 +192,6 @@ export interface Schema {
   sessions: SessionTable
   readiness_probe: ReadinessProbeTable
   refused_calls: RefusedCallTable
+  hr_terminations: HrTerminationTable
+  held_changes: HeldChangeTable
 }

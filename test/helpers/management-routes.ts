@@ -227,6 +227,18 @@ export const MANAGEMENT_ROUTES: ManagementRoute[] = [
   },
 ]
 
+MANAGEMENT_ROUTES.push(
+  { method: 'GET', route: '/holds', prepare: async () => ({ path: '/holds' }) },
+  ...(['approve', 'reject'] as const).map((decision) => ({
+    method: 'POST' as const,
+    route: `/destinations/{pluginId}/holds/${decision}`,
+    prepare: async (services: Services, _app: FastifyInstance, tenant: SeededTenant) => {
+      const destination = await createDestination(services, tenant.tenant, { type: 'generic-hr', name: 'HR' })
+      return { path: `/destinations/${destination.plugin_id}/holds/${decision}` }
+    },
+  })),
+)
+
 const TENANT_TABLES = [
   'api_keys',
   'users',
@@ -236,6 +248,8 @@ const TENANT_TABLES = [
   'ticket_comments',
   'deliveries',
   'idempotency_keys',
+  'held_changes',
+  'hr_terminations',
 ] as const
 
 /**
