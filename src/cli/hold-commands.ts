@@ -1,6 +1,7 @@
 /** `optimalcloud hold list|approve|reject`: terminations held by the mass-termination safeguard. */
 import type { Command } from 'commander'
 import { decideHeldChanges, listHeldChanges } from '../directory/held-changes.js'
+import { CLI_ACTOR } from '../directory/user-history.js'
 import { type CommonOptions, common, describe, table, tenantNamed, withServices } from './context.js'
 import { type PageOptions, pagedFlags, readPages } from './paged.js'
 
@@ -44,7 +45,7 @@ export function registerHoldCommands(program: Command): void {
         opts,
         async (services) => {
           const tenant = await tenantNamed(services, opts.tenant)
-          return decideHeldChanges(services, tenant.id, opts.destination, decision)
+          return decideHeldChanges(services, tenant.id, opts.destination, decision, CLI_ACTOR.actor)
         },
         describe,
       ),

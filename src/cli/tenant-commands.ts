@@ -1,5 +1,7 @@
 /** `optimalcloud migrate` and `optimalcloud tenant create|list`. */
+
 import type { Command } from 'commander'
+import { CLI_ACTOR } from '../directory/user-history.js'
 import { createUser } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import { createTenant, listTenants } from '../tenancy/tenants.js'
@@ -37,6 +39,7 @@ export function registerTenantCommands(program: Command): void {
               email: opts.adminEmail,
               admin: true,
               ...(password ? { password } : {}),
+              by: CLI_ACTOR,
             })
           } catch (error) {
             // A refused administrator (bad email, short password) must not leave the tenant behind:

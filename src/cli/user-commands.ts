@@ -1,5 +1,7 @@
 /** `optimalcloud user create|list|get|enable|disable`: the User Manager from the command line. */
 import type { Command } from 'commander'
+import { describeChanges } from '../directory/user-changes.js'
+import { CLI_ACTOR, listUserHistory } from '../directory/user-history.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
@@ -20,6 +22,7 @@ import {
   tenantNamed,
   withServices,
 } from './context.js'
+import { type PageOptions, pagedFlags, readPages } from './paged.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
 
@@ -67,6 +70,7 @@ export function registerUserCommands(program: Command): void {
             serviceAccount: opts.serviceAccount === true,
             admin: opts.admin === true,
             ...(password === undefined ? {} : { password }),
+            by: CLI_ACTOR,
           }),
         describe,
       )
@@ -107,12 +111,42 @@ export function registerUserCommands(program: Command): void {
         async (services) => {
           const tenant = await tenantNamed(services, opts.tenant)
           const found = await findOne(services, tenant, opts)
-          return changeUserStatus(services, tenant.id, found.id, action)
+          return changeUserStatus(services, tenant.id, found.id, action, CLI_ACTOR)
         },
         describe,
       ),
     )
   }
+  registerHistoryCommand(user)
+}
+
+/** `user history`: every change of one user, oldest first. */
+function registerHistoryCommand(user: Command): void {
+  common(
+    pagedFlags(
+      whoFlags(
+        user
+          .command('history')
+          .description('every change of one user, oldest first: when, who, before → after'),
+      ),
+    ),
+  ).action((opts: TenantOptions & WhoOptions & PageOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        return readPages(opts, (request) =>
+          listUserHistory(services.database.db, tenant.id, found.id, request),
+        )
+      },
+      (rows) =>
+        table(
+          rows.map((row) => ({ ...row, changes: describeChanges(row.changes) })),
+          ['created_at', 'action', 'actor', 'delivery_id', 'changes'],
+        ),
+    ),
+  )
 }
 
 type WhoOptions = { email?: string; employeeId?: string; destination?: string }

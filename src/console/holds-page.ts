@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { decideHeldChanges, listHeldChanges, summarizeHeldChanges } from '../directory/held-changes.js'
 import { readPageRequest } from '../lists/paging.js'
 import type { Services } from '../services.js'
-import { contextOf, sendPage, sessionOf, userError } from './forms.js'
+import { consoleActor, contextOf, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice, identityNav } from './identity-nav.js'
 import { html, postButton, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
@@ -66,7 +66,13 @@ export function registerHoldPages(app: FastifyInstance, services: Services): voi
     app.post<{ Params: { pluginId: string } }>(`/holds/:pluginId/${decision}`, async (request, reply) => {
       const session = sessionOf(request)
       try {
-        const result = await decideHeldChanges(services, session.tenant.id, request.params.pluginId, decision)
+        const result = await decideHeldChanges(
+          services,
+          session.tenant.id,
+          request.params.pluginId,
+          decision,
+          consoleActor(session).actor,
+        )
         const notice =
           'applied' in result
             ? `${result.applied} held termination${result.applied === 1 ? '' : 's'} applied.`

@@ -17,6 +17,7 @@ import { registerLoginRoutes } from './login-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
+import { registerUserPage } from './user-page.js'
 import { registerUserPages } from './users-page.js'
 
 declare module 'fastify' {
@@ -114,6 +115,7 @@ export function consolePlugin(services: Services) {
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
     registerHoldPages(app, services)
+    registerUserPage(app, services)
     registerSupportPages(app, services)
     registerActivityPages(app, services)
   }

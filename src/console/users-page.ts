@@ -4,7 +4,7 @@ import { summarizeHeldChanges } from '../directory/held-changes.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import { createUser, listUsers } from '../directory/users.js'
 import type { Services } from '../services.js'
-import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { checked, consoleActor, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice, identityNav } from './identity-nav.js'
 import { badge, csrfField, html, postButton, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
@@ -31,7 +31,7 @@ async function usersPage(
   const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = users.map(
     (u) => html`<tr>
-<td>${u.login_id}</td><td>${u.email}</td><td>${u.display_name}</td>
+<td><a href="/console/users/${u.id}">${u.login_id}</a></td><td>${u.email}</td><td>${u.display_name}</td>
 <td>${badge(u.status, u.status === 'active')}</td><td>${u.employee_id ?? ''}</td>
 <td>${u.service_account ? 'yes' : ''}${u.admin ? html` <span class="badge">admin</span>` : ''}</td><td>${when(u.created_at)}</td>
 <td>${
@@ -105,6 +105,7 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         serviceAccount: form.serviceAccount,
         admin: form.admin,
         ...(signsIn ? { password } : {}),
+        by: consoleActor(session),
       })
       const kind = created.service_account ? 'Service account' : created.admin ? 'Administrator' : 'User'
       return usersPage(services, session, reply, 200, EMPTY, {
@@ -125,7 +126,13 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         })
       }
       try {
-        const user = await changeUserStatus(services, session.tenant.id, request.params.id, action)
+        const user = await changeUserStatus(
+          services,
+          session.tenant.id,
+          request.params.id,
+          action,
+          consoleActor(session),
+        )
         return usersPage(services, session, reply, 200, EMPTY, {
           notice: `${user.email} ${action === 'disable' ? 'disabled' : 'enabled'}.`,
         })

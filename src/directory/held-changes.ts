@@ -8,6 +8,7 @@ import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
 import type { Database, Db } from '../storage/database.js'
 import { terminateHeldUser } from './provisioning.js'
 import { lockDestinationTerminations } from './termination-safeguard.js'
+import { recordUserChange } from './user-history.js'
 
 /** A held termination as listed. */
 export interface HeldChange {
@@ -111,6 +112,7 @@ export async function decideHeldChanges(
   tenantId: string,
   pluginId: string,
   decision: HoldDecision,
+  actor: string,
 ): Promise<{ applied: number } | { rejected: number }> {
   const { database } = services
   const count = await database.transaction(async (trx) => {
@@ -129,13 +131,25 @@ export async function decideHeldChanges(
     })
     const held = await trx
       .selectFrom('held_changes')
-      .select(['id', 'user_id'])
+      .select(['id', 'user_id', 'delivery_id'])
       .where('tenant_id', '=', tenantId)
       .where('destination_id', '=', pluginId)
       .orderBy('id')
       .execute()
     if (decision === 'approve') {
-      for (const change of held) await terminateHeldUser(database.dialect, trx, tenantId, change.user_id)
+      for (const change of held) {
+        const outcome = await terminateHeldUser(database.dialect, trx, tenantId, change.user_id)
+        // The history names the administrator who approved, and the HR call that asked.
+        if (outcome !== null && Object.keys(outcome.changes).length > 0)
+          await recordUserChange(
+            trx,
+            tenantId,
+            change.user_id,
+            'terminated',
+            { actor, deliveryId: change.delivery_id },
+            outcome.changes,
+          )
+      }
     }
     const last = held.at(-1)
     if (last !== undefined)

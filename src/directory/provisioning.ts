@@ -13,6 +13,7 @@ import {
   type SafeguardTarget,
 } from './termination-safeguard.js'
 import { diffUser, type FieldChanges } from './user-changes.js'
+import { actionOf, type ChangeActor, recordUserChange } from './user-history.js'
 import { isEmail, toUser, type User } from './users.js'
 
 /** An employee as the HR system names it: `employeeId` is unique only within a company ('' when there are none). */
@@ -346,7 +347,15 @@ export async function applyHrCommands(
     if (commands.some((c) => c.kind === 'terminate') && safeguardOn(target))
       await lockDestinationTerminations(database.dialect, trx, safeguardOf(target))
     const outcomes: ProvisioningOutcome[] = []
-    for (const command of commands) outcomes.push(await applyIn(database.dialect, trx, target, command, call))
+    const by: ChangeActor = { actor: `destination:${target.destinationId}`, deliveryId: call.deliveryId }
+    for (const command of commands) {
+      const outcome = await applyIn(database.dialect, trx, target, command, call)
+      if (Object.keys(outcome.changes).length > 0) {
+        const action = outcome.created ? 'created' : actionOf(outcome.changes)
+        await recordUserChange(trx, target.tenantId, outcome.user.id, action, by, outcome.changes)
+      }
+      outcomes.push(outcome)
+    }
     await options.inTransaction?.(trx, outcomes)
     return outcomes
   })

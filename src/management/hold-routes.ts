@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { principalName } from '../auth/authenticator.js'
 import { decideHeldChanges, listHeldChanges } from '../directory/held-changes.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
@@ -70,8 +71,16 @@ export function holdRoutes(services: Services) {
             },
           },
         },
-        async (request) =>
-          decideHeldChanges(services, callerOf(request).tenant.id, request.params.pluginId, decision),
+        async (request) => {
+          const { tenant, principal } = callerOf(request)
+          return decideHeldChanges(
+            services,
+            tenant.id,
+            request.params.pluginId,
+            decision,
+            principalName(principal),
+          )
+        },
       )
     }
   }

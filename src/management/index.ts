@@ -13,6 +13,7 @@ import { holdRoutes } from './hold-routes.js'
 import { requesterRoutes } from './requester-routes.js'
 import { supportRoutes } from './support-routes.js'
 import { ticketRoutes } from './ticket-routes.js'
+import { userHistoryRoutes } from './user-history-routes.js'
 import { userRoutes } from './user-routes.js'
 import { schemaErrorFormatter, validatorCompiler } from './validation.js'
 
@@ -26,6 +27,7 @@ const RESOURCES = [
   ticketRoutes,
   deliveryRoutes,
   holdRoutes,
+  userHistoryRoutes,
 ]
 
 /**

@@ -179,6 +179,38 @@ export interface HeldChangeTable {
   created_at: Timestamp
 }
 
+/** One change to a user: what, by whom (an HR destination and its delivery, an administrator, a key, the CLI), before → after. */
+export interface UserHistoryTable {
+  /** Time-ordered: a user's history reads back in the order it happened. */
+  id: string
+  tenant_id: string
+  user_id: string
+  /** created, updated, terminated, reactivated, enabled, disabled, password_changed. */
+  action: string
+  /** `destination:<plugin_id>`, `api_key:<id>`, `console_admin:<user id>`, `cli`, or `system`. */
+  actor: string
+  /** For a change made by an HR webhook: its delivery-log entry. */
+  delivery_id: string | null
+  /** JSON `{"field":{"before":…,"after":…}}`; never a password or its hash. */
+  changes: string
+  created_at: Timestamp
+}
+
+/** One administrator's change (or sign-in): append-only, never updated or deleted through the product. */
+export interface AuditLogTable {
+  id: string
+  tenant_id: string
+  actor: string
+  action: string
+  /** What it acted on: an id, a plugin_id, an email. */
+  target: string | null
+  /** JSON of what was asked, secret-looking fields masked. */
+  details: string | null
+  client_address: string | null
+  request_id: string | null
+  created_at: Timestamp
+}
+
 export interface Schema {
   tenants: TenantTable
   api_keys: ApiKeyTable
@@ -194,4 +226,6 @@ export interface Schema {
   refused_calls: RefusedCallTable
   hr_terminations: HrTerminationTable
   held_changes: HeldChangeTable
+  user_history: UserHistoryTable
+  audit_log: AuditLogTable
 }

@@ -136,3 +136,53 @@ onEachDatabase('Console: dry-run destinations', (s) => {
     assert.deepEqual(users, [])
   })
 })
+
+onEachDatabase('Console: user page with history', (s) => {
+  it('the Users table links each user to its page: details, then every change with who made it and before → after', async () => {
+    const host = 'acme.localhost'
+    const admin = await addAdmin(s.services, s.acme.tenant)
+    const { cookie, csrf } = await signIn(s.app, host, admin.email)
+    const { plugin_id: pluginId } = await createDestination(s.services, s.acme.tenant, {
+      type: 'generic-hr',
+      name: 'HR',
+    })
+    const add = await hr(s.app, s.acme, pluginId, 'adduser', {
+      employee_id: 'U1',
+      first_name: 'Una',
+      last_name: 'User',
+      email: 'una@acme.example.com',
+    })
+    const userId = add.json().user.id
+    await hr(s.app, s.acme, pluginId, 'modifyuser', { employee_id: 'U1', mobile: '+1 555 0111' })
+    const disabled = await postForm(s.app, `/console/users/${userId}/disable`, {
+      host,
+      cookie,
+      fields: { _csrf: csrf },
+    })
+    assert.equal(disabled.statusCode, 200)
+
+    const users = await getPage(s.app, '/console/users', host, cookie)
+    assert.match(users.body, new RegExp(`<a href="/console/users/${userId}">una@acme\\.example\\.com</a>`))
+    const page = await getPage(s.app, `/console/users/${userId}`, host, cookie)
+    assert.equal(page.statusCode, 200)
+    assert.match(page.body, /id="user-details"/)
+    assert.match(page.body, /id="user-history"/)
+    assert.match(page.body, /<td>created<\/td>/)
+    assert.match(page.body, /mobile: \(none\) → \+1 555 0111/)
+    assert.match(
+      page.body,
+      new RegExp(`HR destination <a href="/console/administration/provisioning/${pluginId}">`),
+    )
+    assert.match(
+      page.body,
+      /<td>disabled<\/td><td>administrator <a href="\/console\/users\/[^"]+"><code>[^<]+<\/code><\/a><\/td>\s*<td>status: active → disabled/,
+    )
+
+    const theirs = await s.db
+      .selectFrom('users')
+      .select('id')
+      .where('tenant_id', '=', s.other.tenant.id)
+      .executeTakeFirstOrThrow()
+    assert.equal((await getPage(s.app, `/console/users/${theirs.id}`, host, cookie)).statusCode, 404)
+  })
+})

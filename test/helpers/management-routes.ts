@@ -228,6 +228,13 @@ export const MANAGEMENT_ROUTES: ManagementRoute[] = [
 ]
 
 MANAGEMENT_ROUTES.push(
+  {
+    method: 'GET',
+    route: '/users/{id}/history',
+    prepare: async (services, _app, tenant) => ({
+      path: `/users/${(await someUser(services, tenant)).id}/history`,
+    }),
+  },
   { method: 'GET', route: '/holds', prepare: async () => ({ path: '/holds' }) },
   ...(['approve', 'reject'] as const).map((decision) => ({
     method: 'POST' as const,
@@ -250,6 +257,7 @@ const TENANT_TABLES = [
   'idempotency_keys',
   'held_changes',
   'hr_terminations',
+  'user_history',
 ] as const
 
 /**
