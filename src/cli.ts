@@ -2,6 +2,7 @@
 /** The `optimalcloud` command: serve, migrate, and the administration of tenants, keys, users, support. */
 import { Command, CommanderError } from 'commander'
 import { registerApiKeyCommands } from './cli/apikey-commands.js'
+import { registerAuditCommands } from './cli/audit-commands.js'
 import { type CommonOptions, common, configFrom } from './cli/context.js'
 import { registerDeliveryCommands } from './cli/delivery-commands.js'
 import { registerDestinationCommands } from './cli/destination-commands.js'
@@ -72,6 +73,7 @@ registerSupportConfigureCommand(program)
 registerDeliveryCommands(program)
 registerDestinationCommands(program)
 registerHoldCommands(program)
+registerAuditCommands(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -1,7 +1,9 @@
 /** `optimalcloud hold list|approve|reject`: terminations held by the mass-termination safeguard. */
+
 import type { Command } from 'commander'
 import { decideHeldChanges, listHeldChanges } from '../directory/held-changes.js'
 import { CLI_ACTOR } from '../directory/user-history.js'
+import { auditCli } from './audit.js'
 import { type CommonOptions, common, describe, table, tenantNamed, withServices } from './context.js'
 import { type PageOptions, pagedFlags, readPages } from './paged.js'
 
@@ -45,7 +47,21 @@ export function registerHoldCommands(program: Command): void {
         opts,
         async (services) => {
           const tenant = await tenantNamed(services, opts.tenant)
-          return decideHeldChanges(services, tenant.id, opts.destination, decision, CLI_ACTOR.actor)
+          const result = await decideHeldChanges(
+            services,
+            tenant.id,
+            opts.destination,
+            decision,
+            CLI_ACTOR.actor,
+          )
+          await auditCli(
+            services,
+            tenant.id,
+            decision === 'approve' ? 'approveHolds' : 'rejectHolds',
+            opts.destination,
+            result,
+          )
+          return result
         },
         describe,
       ),

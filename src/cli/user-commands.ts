@@ -1,4 +1,5 @@
 /** `optimalcloud user create|list|get|enable|disable`: the User Manager from the command line. */
+
 import type { Command } from 'commander'
 import { describeChanges } from '../directory/user-changes.js'
 import { CLI_ACTOR, listUserHistory } from '../directory/user-history.js'
@@ -13,6 +14,7 @@ import {
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { Tenant } from '../tenancy/tenants.js'
+import { auditCli } from './audit.js'
 import {
   type CommonOptions,
   common,
@@ -62,8 +64,9 @@ export function registerUserCommands(program: Command): void {
       const password = opts.passwordStdin === true ? await readSecretFromStdin() : undefined
       await withServices(
         opts,
-        async (services) =>
-          createUser(services.database, (await tenantNamed(services, opts.tenant)).id, {
+        async (services) => {
+          const tenant = await tenantNamed(services, opts.tenant)
+          const created = await createUser(services.database, tenant.id, {
             email: opts.email,
             ...(opts.firstName === undefined ? {} : { firstName: opts.firstName }),
             ...(opts.lastName === undefined ? {} : { lastName: opts.lastName }),
@@ -71,7 +74,14 @@ export function registerUserCommands(program: Command): void {
             admin: opts.admin === true,
             ...(password === undefined ? {} : { password }),
             by: CLI_ACTOR,
-          }),
+          })
+          await auditCli(services, tenant.id, 'createUser', created.id, {
+            email: created.email,
+            service_account: created.service_account,
+            admin: created.admin,
+          })
+          return created
+        },
         describe,
       )
     },
@@ -111,7 +121,9 @@ export function registerUserCommands(program: Command): void {
         async (services) => {
           const tenant = await tenantNamed(services, opts.tenant)
           const found = await findOne(services, tenant, opts)
-          return changeUserStatus(services, tenant.id, found.id, action, CLI_ACTOR)
+          const changed = await changeUserStatus(services, tenant.id, found.id, action, CLI_ACTOR)
+          await auditCli(services, tenant.id, `${action}User`, found.id)
+          return changed
         },
         describe,
       ),

@@ -107,6 +107,7 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         ...(signsIn ? { password } : {}),
         by: consoleActor(session),
       })
+      request.auditTarget = created.id
       const kind = created.service_account ? 'Service account' : created.admin ? 'Administrator' : 'User'
       return usersPage(services, session, reply, 200, EMPTY, {
         notice: `${kind} ${created.email} created.`,

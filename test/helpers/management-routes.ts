@@ -236,6 +236,7 @@ MANAGEMENT_ROUTES.push(
     }),
   },
   { method: 'GET', route: '/holds', prepare: async () => ({ path: '/holds' }) },
+  { method: 'GET', route: '/audit', prepare: async () => ({ path: '/audit' }) },
   ...(['approve', 'reject'] as const).map((decision) => ({
     method: 'POST' as const,
     route: `/destinations/{pluginId}/holds/${decision}`,
@@ -258,6 +259,7 @@ const TENANT_TABLES = [
   'held_changes',
   'hr_terminations',
   'user_history',
+  'audit_log',
 ] as const
 
 /**
