@@ -154,12 +154,19 @@ onEachDatabase('Mass-termination safeguard', (s) => {
     )
   })
 
-  it('the default limit is 20 terminations an hour', async () => {
-    const { pluginId, employees } = await destinationWith(s, {}, 21)
+  it('the default limit is 20 terminations an hour: 25 terminations stop at 20 with 5 held, and approving applies the 5', async () => {
+    const { pluginId, employees } = await destinationWith(s, {}, 25)
     const statuses: number[] = []
     for (const id of employees)
       statuses.push((await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: id })).statusCode)
-    assert.deepEqual(statuses, [...Array(20).fill(200), 202])
+    assert.deepEqual(statuses, [...Array(20).fill(200), ...Array(5).fill(202)])
+    assert.deepEqual(
+      (await holdsOf(s, pluginId)).map((h) => h.employee_id),
+      employees.slice(20),
+    )
+    const approved = await as(s.app, s.acme, 'POST', `/destinations/${pluginId}/holds/approve`)
+    assert.deepEqual(approved.body, { applied: 5 })
+    for (const id of employees) assert.equal(await statusOf(s, id), 'terminated')
   })
 
   it('termination_limit=0 switches the safeguard off', async () => {
