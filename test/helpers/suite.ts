@@ -16,9 +16,16 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { createServices, type Services } from '../../src/services.js'
-import { type Database, type Db, type Dialect, openDatabase } from '../../src/storage/database.js'
+import { type Db, type Dialect, openDatabase } from '../../src/storage/database.js'
 import { DIALECTS, postgresAvailable } from './databases.js'
-import { type SeededTenant, seedTenant, startTestApp, TEST_SECRET_KEY, type TestApp } from './test-app.js'
+import {
+  buildLoggedApp,
+  type SeededTenant,
+  seedTenant,
+  startTestApp,
+  TEST_SECRET_KEY,
+  type TestApp,
+} from './test-app.js'
 
 const pgUp = await postgresAvailable()
 
@@ -58,6 +65,12 @@ export interface Suite {
    * `overrides`; it is closed with the suite.
    */
   instance(overrides?: Partial<Config>): Promise<Instance>
+  /**
+   * The suite's service (the same `services`) behind an app with the real logger at its most talkative
+   * (trace), written to `lines`: what a test needs to prove that no secret is ever logged. Closed with
+   * the suite.
+   */
+  loggedApp(): Promise<{ app: FastifyInstance; lines: string[] }>
 }
 
 /**
@@ -84,7 +97,7 @@ export function onEachDatabase(
         await options.setup?.(suite)
       })
       after(async () => {
-        await suite.closeInstances()
+        await suite.closeExtraApps()
         await suite.started?.close()
       })
       body(suite)
@@ -95,7 +108,8 @@ export function onEachDatabase(
 class RunningSuite implements Suite {
   started: TestApp | undefined
   readonly seeded = new Map<string, SeededTenant>()
-  private readonly instances: Array<{ app: FastifyInstance; database: Database }> = []
+  /** Closes what instance() and loggedApp() made, before the suite's own app and database. */
+  private readonly closers: Array<() => Promise<void>> = []
 
   constructor(
     readonly dialect: Dialect,
@@ -140,14 +154,19 @@ class RunningSuite implements Suite {
       await database.close()
       throw error
     })
-    this.instances.push({ app, database })
+    this.closers.push(async () => {
+      await app.close()
+      await database.close()
+    })
     await app.ready()
     return { app, services }
   }
-  async closeInstances(): Promise<void> {
-    for (const { app, database } of this.instances.splice(0)) {
-      await app.close()
-      await database.close()
-    }
+  async loggedApp(): Promise<{ app: FastifyInstance; lines: string[] }> {
+    const logged = await buildLoggedApp(this.services)
+    this.closers.push(() => logged.app.close())
+    return logged
+  }
+  async closeExtraApps(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) await close()
   }
 }
