@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { principalName } from '../auth/authenticator.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
@@ -188,6 +189,7 @@ export function userRoutes(services: Services) {
           ...(body.last_name === undefined ? {} : { lastName: body.last_name }),
           ...(body.display_name === undefined ? {} : { displayName: body.display_name }),
           ...(body.password === undefined ? {} : { password: body.password }),
+          by: { actor: principalName(callerOf(request).principal) },
         })
         return reply.code(201).send(user)
       },
@@ -213,7 +215,9 @@ export function userRoutes(services: Services) {
             message: 'Only service accounts and administrators have a password',
           })
         }
-        await setPassword(database, tenantId, user.id, request.body.password)
+        await setPassword(database, tenantId, user.id, request.body.password, {
+          actor: principalName(callerOf(request).principal),
+        })
         services.authenticator.forget()
         return requireUser(tenantId, user.id)
       },
@@ -234,7 +238,12 @@ export function userRoutes(services: Services) {
             response: { 200: UserSchema, ...errors(400, 404) },
           },
         },
-        async (request) => changeUserStatus(services, callerOf(request).tenant.id, request.params.id, action),
+        async (request) => {
+          const { tenant, principal } = callerOf(request)
+          return changeUserStatus(services, tenant.id, request.params.id, action, {
+            actor: principalName(principal),
+          })
+        },
       )
     }
   }
