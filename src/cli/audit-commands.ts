@@ -2,12 +2,12 @@
 import type { Command } from 'commander'
 import { listAudit } from '../audit/audit-log.js'
 import { type CommonOptions, common, table, tenantNamed, withServices } from './context.js'
-import { type PageOptions, pagedFlags, readPages } from './paged.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description("the audit log: administrators' changes and sign-ins")
   common(
-    pagedFlags(
+    pageFlags(
       audit
         .command('list')
         .description('audit entries, newest first (read only: nothing changes or deletes them)')

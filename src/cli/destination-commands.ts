@@ -5,7 +5,7 @@ import {
   createDestination,
   type DestinationView,
   getDestination,
-  listDestinations,
+  pageDestinations,
   updateDestination,
 } from '../directory/destinations.js'
 import { AppError } from '../errors.js'
@@ -20,6 +20,7 @@ import {
   tenantNamed,
   withServices,
 } from './context.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
 type SettingOptions = { set: string[]; secretStdin: string[]; clientSecretStdin?: boolean }
@@ -140,14 +141,19 @@ export function registerDestinationCommands(program: Command): void {
     )
   })
   common(
-    destination
-      .command('list')
-      .description('list destinations (secrets are never shown)')
-      .requiredOption('--tenant <tenant>', 'tenant name'),
-  ).action((opts: TenantOptions) =>
+    pageFlags(
+      destination
+        .command('list')
+        .description('list destinations, oldest first, a page at a time (secrets are never shown)')
+        .requiredOption('--tenant <tenant>', 'tenant name'),
+    ),
+  ).action((opts: TenantOptions & PageOptions) =>
     withServices(
       opts,
-      async (services) => listDestinations(services, await tenantNamed(services, opts.tenant)),
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        return readPages(opts, (page) => pageDestinations(services, tenant, page))
+      },
       (rows) =>
         table(
           rows.map((row) => ({ ...row, adduser_url: row.urls.adduser })),

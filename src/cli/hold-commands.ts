@@ -5,7 +5,7 @@ import { decideHeldChanges, listHeldChanges } from '../directory/held-changes.js
 import { CLI_ACTOR } from '../directory/user-history.js'
 import { auditCli } from './audit.js'
 import { type CommonOptions, common, describe, table, tenantNamed, withServices } from './context.js'
-import { type PageOptions, pagedFlags, readPages } from './paged.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
 
@@ -14,7 +14,7 @@ export function registerHoldCommands(program: Command): void {
     .command('hold')
     .description('terminations held by the mass-termination safeguard (termination_limit per hour)')
   common(
-    pagedFlags(
+    pageFlags(
       hold
         .command('list')
         .description('held terminations, oldest first')

@@ -4,9 +4,10 @@ import type { Command } from 'commander'
 import { CLI_ACTOR } from '../directory/user-history.js'
 import { createUser } from '../directory/users.js'
 import { AppError } from '../errors.js'
-import { createTenant, listTenants } from '../tenancy/tenants.js'
+import { createTenant, pageTenants } from '../tenancy/tenants.js'
 import { auditCli } from './audit.js'
 import { type CommonOptions, common, describe, readSecretFromStdin, table, withServices } from './context.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 export function registerTenantCommands(program: Command): void {
   common(program.command('migrate').description('bring the database schema up to date')).action(
@@ -57,16 +58,17 @@ export function registerTenantCommands(program: Command): void {
       describe,
     )
   })
-  common(tenant.command('list').description('list tenants')).action((opts: CommonOptions) =>
-    withServices(
-      opts,
-      async (services) =>
-        (await listTenants(services.database)).map((t) => ({
-          name: t.name,
-          support: t.supportBackend,
-          created_at: t.createdAt,
-        })),
-      (rows) => table(rows, ['name', 'support', 'created_at']),
-    ),
+  common(pageFlags(tenant.command('list').description('list tenants by name, a page at a time'))).action(
+    (opts: CommonOptions & PageOptions) =>
+      withServices(
+        opts,
+        async (services) =>
+          (await readPages(opts, (page) => pageTenants(services.database, page))).map((t) => ({
+            name: t.name,
+            support: t.supportBackend,
+            created_at: t.createdAt,
+          })),
+        (rows) => table(rows, ['name', 'support', 'created_at']),
+      ),
   )
 }

@@ -8,12 +8,15 @@ import {
   createUser,
   findUserByEmail,
   findUsersByEmployeeId,
-  listUsers,
+  pageUsers,
   type UserDetails,
+  type UserFilters,
+  type UserStatus,
 } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { Tenant } from '../tenancy/tenants.js'
+import { boundedText } from '../value-bounds.js'
 import { auditCli } from './audit.js'
 import {
   type CommonOptions,
@@ -24,9 +27,18 @@ import {
   tenantNamed,
   withServices,
 } from './context.js'
-import { type PageOptions, pagedFlags, readPages } from './paged.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
+
+const STATUSES: readonly UserStatus[] = ['active', 'terminated', 'disabled']
+
+function readStatus(status: string | undefined): UserStatus | undefined {
+  if (status === undefined) return undefined
+  if (!(STATUSES as readonly string[]).includes(status))
+    throw new AppError('bad_request', { message: '--status must be active, terminated or disabled' })
+  return status as UserStatus
+}
 
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('users and service accounts (the User Manager)')
@@ -87,11 +99,27 @@ export function registerUserCommands(program: Command): void {
     },
   )
   common(
-    user.command('list').description('list users').requiredOption('--tenant <tenant>', 'tenant name'),
-  ).action((opts: TenantOptions) =>
+    pageFlags(
+      user
+        .command('list')
+        .description('list users, oldest first, a page at a time')
+        .requiredOption('--tenant <tenant>', 'tenant name')
+        .option('--status <status>', 'active, terminated or disabled')
+        .option('--destination <plugin_id>', 'only the users this provisioning destination made')
+        .option('--search <text>', 'part of the email, display name, first or last name, without case'),
+    ),
+  ).action((opts: TenantOptions & PageOptions & { status?: string; destination?: string; search?: string }) =>
     withServices(
       opts,
-      async (services) => listUsers(services.database.db, (await tenantNamed(services, opts.tenant)).id),
+      async (services) => {
+        const tenantId = (await tenantNamed(services, opts.tenant)).id
+        const filters: UserFilters = {
+          status: readStatus(opts.status),
+          destinationId: opts.destination,
+          search: boundedText('--search', opts.search ?? ''),
+        }
+        return readPages(opts, (page) => pageUsers(services.database.db, tenantId, filters, page))
+      },
       (rows) =>
         table(rows, ['id', 'login_id', 'email', 'display_name', 'status', 'employee_id', 'service_account']),
     ),
@@ -135,7 +163,7 @@ export function registerUserCommands(program: Command): void {
 /** `user history`: every change of one user, oldest first. */
 function registerHistoryCommand(user: Command): void {
   common(
-    pagedFlags(
+    pageFlags(
       whoFlags(
         user
           .command('history')

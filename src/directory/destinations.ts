@@ -13,6 +13,7 @@ import {
   settingsOf,
 } from '../hr-vendors/index.js'
 import { randomToken } from '../ids.js'
+import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/paging.js'
 import { secretBox } from '../secrets.js'
 import type { Database, Db } from '../storage/database.js'
 import type { DestinationTable } from '../storage/schema.js'
@@ -140,14 +141,40 @@ export async function listDestinations(
   services: DestinationServices,
   tenant: Tenant,
 ): Promise<DestinationView[]> {
-  const rows = await services.database.db
-    .selectFrom('destinations')
-    .selectAll()
-    .where('tenant_id', '=', tenant.id)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute()
-  return rows.map((row) => toView(services.config, tenant, row))
+  return (await pageDestinations(services, tenant, { limit: MAX_LIMIT, cursor: null })).items
+}
+
+/**
+ * One page of a tenant's destinations, oldest first. Plugin ids are random (they are secrets of a
+ * kind), so the page key is the creation time and the id together: `created_at|id`.
+ */
+export async function pageDestinations(
+  services: DestinationServices,
+  tenant: Tenant,
+  request: PageRequest,
+): Promise<Page<DestinationView>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: DestinationTable) => `${row.created_at}|${row.id}`,
+    (bound, order, limit) => {
+      let query = services.database.db
+        .selectFrom('destinations')
+        .selectAll()
+        .where('tenant_id', '=', tenant.id)
+      if (bound !== null) {
+        const [createdAt = '', id = ''] = bound.key.split('|', 2)
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', bound.op, createdAt),
+            eb.and([eb('created_at', '=', createdAt), eb('id', bound.op, id)]),
+          ]),
+        )
+      }
+      return query.orderBy('created_at', order).orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map((row) => toView(services.config, tenant, row)) }
 }
 
 /** One destination of the tenant (enabled or not); 404 `Provisioning destination not found`. */

@@ -1,7 +1,9 @@
 /** The User Manager: users, service accounts and administrators of a tenant. */
+import { sql } from 'kysely'
 import { hashPassword } from '../auth/passwords.js'
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
+import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/paging.js'
 import { type Database, type Db, isUniqueViolation } from '../storage/database.js'
 import type { UserTable } from '../storage/schema.js'
 import { boundedText } from '../value-bounds.js'
@@ -150,13 +152,58 @@ export async function createUser(database: Database, tenantId: string, input: Ne
 }
 
 export async function listUsers(db: Db, tenantId: string): Promise<UserDetails[]> {
-  const rows = await db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('id')
-    .execute()
-  return rows.map(toUserDetails)
+  return (await pageUsers(db, tenantId, {}, { limit: MAX_LIMIT, cursor: null })).items
+}
+
+/** What a user list can be narrowed to (every filter optional; they combine). */
+export interface UserFilters {
+  status?: UserStatus | undefined
+  /** Only the users a provisioning destination made (its plugin id). */
+  destinationId?: string | undefined
+  /** Part of the email, the display name, or the first or last name, without case. */
+  search?: string | undefined
+  /** Exactly this email (without case). */
+  email?: string | undefined
+  employeeId?: string | undefined
+}
+
+/**
+ * One page of a tenant's users, oldest first (ids sort by creation time).
+ *
+ * @example await pageUsers(db, tenantId, { status: 'terminated', search: 'doe' }, { limit: 100, cursor: null })
+ */
+export async function pageUsers(
+  db: Db,
+  tenantId: string,
+  filters: UserFilters,
+  request: PageRequest,
+): Promise<Page<UserDetails>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: UserTable) => row.id,
+    (bound, order, limit) => {
+      let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId)
+      if (filters.status !== undefined) query = query.where('status', '=', filters.status)
+      if (filters.destinationId !== undefined)
+        query = query.where('destination_id', '=', filters.destinationId)
+      if (filters.email !== undefined)
+        query = query.where('email_key', '=', filters.email.trim().toLowerCase())
+      if (filters.employeeId !== undefined) query = query.where('employee_id', '=', filters.employeeId)
+      const search = filters.search?.trim().toLowerCase() ?? ''
+      if (search !== '') {
+        // LIKE with its wildcards escaped: a search for `a_b` or `100%` means those characters.
+        const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+        const like = (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`
+        query = query.where((eb) =>
+          eb.or([like('email_key'), like('display_name'), like('first_name'), like('last_name')]),
+        )
+      }
+      if (bound !== null) query = query.where('id', bound.op, bound.key)
+      return query.orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(toUserDetails) }
 }
 
 export async function findUserByEmail(db: Db, tenantId: string, email: string): Promise<UserDetails | null> {

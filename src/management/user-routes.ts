@@ -7,11 +7,9 @@ import { principalName } from '../auth/authenticator.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
-  findUserByEmail,
   findUserById,
-  findUsersByEmployeeId,
-  listUsers,
   MAX_PASSWORD,
+  pageUsers,
   setPassword,
   type UserDetails,
 } from '../directory/users.js'
@@ -19,6 +17,7 @@ import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
@@ -44,11 +43,26 @@ export const UserSchema = Type.Object({
 
 const UserQuery = Type.Object(
   {
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('terminated'), Type.Literal('disabled')], {
+        description: 'Only the users with this status',
+      }),
+    ),
+    destination: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Only the users this provisioning destination made (plugin_id)',
+      }),
+    ),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Search: part of the email, display name, first or last name, without case',
+      }),
+    ),
     email: Type.Optional(Type.String({ description: 'Only the user with this email (any case)' })),
     employee_id: Type.Optional(Type.String({ description: 'Only the users with this employee id' })),
-    destination: Type.Optional(
-      Type.String({ description: 'With employee_id: only the user made by this destination (plugin_id)' }),
-    ),
+    ...PageQuery,
   },
   { additionalProperties: false },
 )
@@ -103,25 +117,27 @@ export function userRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listUsers',
-          summary: 'List users, or find them by email or employee id',
+          summary:
+            'List users a page at a time (oldest first), filtered and searched, or find them by email or employee id',
+          description:
+            'Filters combine. The next page is in the `Link` header (absent on the last page); follow it as it is.',
           querystring: UserQuery,
-          response: { 200: Type.Array(UserSchema), ...errors(400) },
+          response: { 200: PagedArray(UserSchema), ...errors(400) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const tenantId = callerOf(request).tenant.id
-        const { email, employee_id, destination } = request.query
+        const { email, employee_id, destination, status, q } = request.query
         if (email !== undefined && employee_id !== undefined)
           throw new AppError('bad_request', { message: 'Give email or employee_id, not both' })
-        if (destination !== undefined && employee_id === undefined)
-          throw new AppError('bad_request', { message: 'destination goes with employee_id' })
-        if (email !== undefined) {
-          const found = await findUserByEmail(database.db, tenantId, email)
-          return found === null ? [] : [found]
-        }
-        if (employee_id !== undefined)
-          return findUsersByEmployeeId(database.db, tenantId, employee_id, destination)
-        return listUsers(database.db, tenantId)
+        const page = pageRequestOf(request.query)
+        const found = await pageUsers(
+          database.db,
+          tenantId,
+          { email, employeeId: employee_id, destinationId: destination, status, search: q },
+          page,
+        )
+        return sendPage(request, reply, found, page.limit)
       },
     )
 

@@ -6,6 +6,7 @@ import * as authLimits from './migrations/002-auth-limits.js'
 import * as bodyNotesAndReadiness from './migrations/004-body-notes-and-readiness.js'
 import * as heldTerminations from './migrations/005-held-terminations.js'
 import * as userHistoryAndAudit from './migrations/006-user-history-and-audit.js'
+import * as listIndexes from './migrations/007-list-indexes.js'
 
 /** Migrations are listed in code (not read from disk) so the compiled and the tsx-run service agree. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '004-body-notes-and-readiness': bodyNotesAndReadiness,
   '005-held-terminations': heldTerminations,
   '006-user-history-and-audit': userHistoryAndAudit,
+  '007-list-indexes': listIndexes,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
