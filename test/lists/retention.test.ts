@@ -74,6 +74,8 @@ describe('retention settings', () => {
       [
         ['deliveries', 7],
         ['audit_log', 730],
+        ['user_history', 730],
+        ['held_changes', 7],
         ['idempotency_keys', 2],
         ['sessions', 0],
       ],
