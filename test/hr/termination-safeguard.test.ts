@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createDestination } from '../../src/directory/destinations.js'
+import { applyHrCommands } from '../../src/directory/provisioning.js'
 import { as, mgmt } from '../helpers/management-routes.js'
 import { onEachDatabase, type Suite } from '../helpers/suite.js'
 import type { SeededTenant } from '../helpers/test-app.js'
@@ -213,6 +214,31 @@ onEachDatabase('Mass-termination safeguard', (s) => {
     assert.deepEqual(
       (await holdsOf(s, pluginId)).map((h) => h.employee_id),
       ['P2'],
+    )
+  })
+
+  it('a modify that terminates (an HR status such as Paylocity T) is applied, never held, and counted in the hour', async () => {
+    const { pluginId, employees } = await destinationWith(s, { termination_limit: '1' }, 3)
+    const target = {
+      tenantId: s.acme.tenant.id,
+      destinationId: pluginId,
+      loginId: 'email' as const,
+      terminationLimit: 1,
+    }
+    const ref = (id: string | undefined) => ({ employeeId: id ?? '', companyId: '' })
+    const [first] = await applyHrCommands(s.services.database, target, [
+      { kind: 'modify', command: { ref: ref(employees[0]), terminate: true } },
+    ])
+    assert.equal(first?.user.status, 'terminated')
+    // Over the limit, a status-terminating modify still applies (modifies are never held)...
+    const [second] = await applyHrCommands(s.services.database, target, [
+      { kind: 'modify', command: { ref: ref(employees[1]), terminate: true } },
+    ])
+    assert.equal(second?.user.status, 'terminated')
+    // ...and both count: the next deleteuser is held.
+    assert.equal(
+      (await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: employees[2] })).statusCode,
+      202,
     )
   })
 
