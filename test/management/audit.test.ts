@@ -8,6 +8,7 @@ import { onEachDatabase, type Suite } from '../helpers/suite.js'
 interface Entry {
   id: string
   actor: string
+  actor_name: string | null
   action: string
   target: string | null
   details: unknown
@@ -200,7 +201,8 @@ onEachDatabase('Audit log', { config: { allowPrivateConnectors: true } }, (s) =>
       },
       { actor: 'anonymous', action: 'signInFailed', target: admin.email, client: '198.51.100.23' },
     )
-    assert.ok(entries.some((e) => e.action === 'signIn' && e.actor === `console_admin:${admin.id}`))
+    const signedIn = entries.find((e) => e.action === 'signIn' && e.actor === `console_admin:${admin.id}`)
+    assert.equal(signedIn?.actor_name, admin.email)
     const change = entries.find((e) => e.action === 'createApiKey' && e.actor === `console_admin:${admin.id}`)
     assert.ok(change !== undefined, JSON.stringify(entries.slice(0, 4)))
     assert.deepEqual(change.details, { name: `console key ${sequence}` })
