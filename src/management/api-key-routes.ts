@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { createApiKey, listApiKeys, MAX_KEY_NAME, parseDuration, revokeApiKey } from '../auth/api-keys.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['API keys']
 
@@ -67,7 +67,7 @@ export function apiKeyRoutes(services: Services) {
           operationId: 'createApiKey',
           summary: 'Create an API key (the key is in this answer only)',
           body: NewApiKeyBody,
-          response: { 201: CreatedApiKey, ...errors(400) },
+          response: { 201: CreatedApiKey, ...changeErrors() },
         },
       },
       async (request, reply) => {
@@ -93,7 +93,7 @@ export function apiKeyRoutes(services: Services) {
       operationId,
       summary: 'Revoke an API key (it stops working at once here, within seconds everywhere)',
       params: IdParams,
-      response: { 200: Revoked, ...errors(404) },
+      response: { 200: Revoked, ...changeErrors(404) },
     })
     api.post('/apikeys/:id/revoke', { schema: revokeSchema('revokeApiKey') }, async (request) =>
       revoke(callerOf(request).tenant.id, request.params.id),

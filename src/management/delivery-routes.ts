@@ -9,7 +9,7 @@ import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
 import { callerOf } from './guard.js'
-import { errors, Limit, Nullable } from './schemas.js'
+import { changeErrors, errors, Limit, Nullable } from './schemas.js'
 
 const tags = ['Deliveries']
 
@@ -78,7 +78,7 @@ export function deliveryRoutes(services: Services) {
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Array(DeliverySchema), ...errors(400) },
+          response: { 200: Type.Array(DeliverySchema), ...errors() },
         },
       },
       async (request) =>
@@ -110,7 +110,7 @@ export function deliveryRoutes(services: Services) {
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Array(RefusedCountSchema), ...errors(400) },
+          response: { 200: Type.Array(RefusedCountSchema), ...errors() },
         },
       },
       async (request) =>
@@ -145,7 +145,7 @@ export function deliveryRoutes(services: Services) {
           description:
             'Answers 201 with the new delivery (its replay_of names the original) and what the webhook answered this time, success or not.',
           params: IdParams,
-          response: { 201: ReplaySchema, ...errors(400, 404) },
+          response: { 201: ReplaySchema, ...changeErrors(404) },
         },
       },
       async (request, reply) => {

@@ -18,7 +18,7 @@ import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
 
@@ -104,7 +104,7 @@ export function userRoutes(services: Services) {
           operationId: 'listUsers',
           summary: 'List users, or find them by email or employee id',
           querystring: UserQuery,
-          response: { 200: Type.Array(UserSchema), ...errors(400) },
+          response: { 200: Type.Array(UserSchema), ...errors() },
         },
       },
       async (request) => {
@@ -146,7 +146,7 @@ export function userRoutes(services: Services) {
           operationId: 'createUser',
           summary: 'Create a user, a service account or a console administrator',
           body: NewUserBody,
-          response: { 201: UserSchema, ...errors(400, 409) },
+          response: { 201: UserSchema, ...changeErrors(409) },
         },
       },
       async (request, reply) => {
@@ -186,7 +186,7 @@ export function userRoutes(services: Services) {
           summary: "Set a service account's password (the old one stops working at once here)",
           params: IdParams,
           body: PasswordBody,
-          response: { 200: UserSchema, ...errors(400, 404) },
+          response: { 200: UserSchema, ...changeErrors(404) },
         },
       },
       async (request) => {
@@ -215,7 +215,7 @@ export function userRoutes(services: Services) {
                 ? 'Disable a user: it can no longer sign in (at once here, within seconds everywhere)'
                 : 'Enable a disabled user again (a user its HR system terminated is refused: only that HR system brings it back)',
             params: IdParams,
-            response: { 200: UserSchema, ...errors(400, 404) },
+            response: { 200: UserSchema, ...changeErrors(404) },
           },
         },
         async (request) => changeUserStatus(services, callerOf(request).tenant.id, request.params.id, action),
