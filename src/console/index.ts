@@ -11,7 +11,7 @@ import type { Tenant } from '../tenancy/tenants.js'
 import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
 import { field, sendPage } from './forms.js'
-import { html } from './layout.js'
+import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
@@ -31,8 +31,7 @@ const FORM_BODY_LIMIT = 64 * 1024
 
 /** Pages are for the browser that asked: no framing, no caching, nothing loaded from elsewhere. */
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': `default-src 'none'; script-src ${COPY_SCRIPT_CSP}; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   // Not `no-referrer`: with it browsers send `Origin: null` on form posts, and the Origin check needs the origin.

@@ -4,7 +4,7 @@ import { changeUserStatus } from '../directory/user-status.js'
 import { createUser, listUsers } from '../directory/users.js'
 import type { Services } from '../services.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
-import { badge, csrfField, html, postButton, when } from './layout.js'
+import { badge, csrfField, html, postButton, when, wrappable } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
 interface UserForm {
@@ -28,7 +28,7 @@ async function usersPage(
   const users = await listUsers(services.database.db, session.tenant.id)
   const rows = users.map(
     (u) => html`<tr>
-<td>${u.login_id}</td><td>${u.email}</td><td>${u.display_name}</td>
+<td>${wrappable(u.login_id)}</td><td>${wrappable(u.email)}</td><td>${wrappable(u.display_name)}</td>
 <td>${badge(u.status, u.status === 'active')}</td><td>${u.employee_id ?? ''}</td>
 <td>${u.service_account ? 'yes' : ''}${u.admin ? html` <span class="badge">admin</span>` : ''}</td><td>${when(u.created_at)}</td>
 <td>${
