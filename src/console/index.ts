@@ -16,6 +16,7 @@ import { registerLoginRoutes } from './login-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
+import { registerSupportSettingsPages } from './support-settings-page.js'
 import { registerUserPages } from './users-page.js'
 
 declare module 'fastify' {
@@ -112,6 +113,7 @@ export function consolePlugin(services: Services) {
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
     registerSupportPages(app, services)
+    registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)
   }
 }
