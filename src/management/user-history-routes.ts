@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { listUserHistory } from '../directory/user-history.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
-import { PAGED_DESCRIPTION, PageQuery, pageRequestOf, sendPage } from './page-query.js'
+import { PAGED_DESCRIPTION, PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
@@ -46,7 +46,7 @@ export function userHistoryRoutes(services: Services) {
           description: PAGED_DESCRIPTION,
           params: Type.Object({ id: Type.String() }),
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
-          response: { 200: Type.Array(UserHistorySchema), ...errors(404) },
+          response: { 200: PagedArray(UserHistorySchema), ...errors(404) },
         },
       },
       async (request, reply) => {
