@@ -58,6 +58,37 @@ async function countQueries() {
   return counts
 }
 
+/** The same for PostgreSQL: statements sent by pg and the time until each answered (round trip included). */
+async function countPgQueries() {
+  const { default: pg } = await import('pg')
+  const counts = new Map()
+  const original = pg.Client.prototype.query
+  pg.Client.prototype.query = function counted(config, values, callback) {
+    const text = typeof config === 'string' ? config : config?.text
+    const started = process.hrtime.bigint()
+    const done = () => {
+      const entry = counts.get(text) ?? { count: 0, nanos: 0n }
+      entry.count++
+      entry.nanos += process.hrtime.bigint() - started
+      counts.set(text, entry)
+    }
+    // pg.Pool passes a callback (as the last argument); a direct call gets a promise.
+    const last = [config, values, callback].findLastIndex((arg) => typeof arg === 'function')
+    const args = [config, values, callback]
+    if (last >= 0) {
+      const cb = args[last]
+      args[last] = (...results) => {
+        done()
+        cb(...results)
+      }
+    }
+    const result = original.apply(this, args)
+    if (result && typeof result.then === 'function') result.then(done, done)
+    return result
+  }
+  return counts
+}
+
 async function bare() {
   const { default: Fastify } = await import('fastify')
   const app = Fastify({ logger: { level: 'warn' } })
@@ -121,7 +152,11 @@ async function service() {
       sqliteSynchronous: process.env.BENCH_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
     },
   )
-  const db = database.openDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous })
+  // As `serve` opens it: checkpoints on their own thread.
+  const db = database.openDatabase(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    sqliteCheckpointWorker: process.env.BENCH_CHECKPOINT_WORKER !== '0',
+  })
   const services = createServices(config, db)
   if (JOIN !== null) {
     const { type: _type, port: _port, pid: _pid, ...shared } = JOIN
@@ -172,7 +207,8 @@ async function createGenericHrDestination(imports, services, tenant) {
 }
 
 async function main() {
-  const queries = process.env.BENCH_QUERIES === '1' ? await countQueries() : null
+  const queries =
+    process.env.BENCH_QUERIES !== '1' ? null : PG_URL === null ? await countQueries() : await countPgQueries()
   const { app, info } = target === 'bare' ? await (PG_URL === null ? bare() : pgBare()) : await service()
   countAnswers(app.server)
   await app.listen({ host: '127.0.0.1', port: 0 })
