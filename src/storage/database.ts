@@ -159,6 +159,9 @@ function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Da
   connection.pragma(
     `wal_autocheckpoint = ${options.sqliteCheckpointWorker === true ? 0 : AUTOCHECKPOINT_PAGES}`,
   )
+  // When the writer starts the WAL over, it cuts the file back to this size (else it stays at its largest).
+  if (options.sqliteCheckpointWorker === true)
+    connection.pragma(`journal_size_limit = ${CHECKPOINT_AT_BYTES}`)
   return connection
 }
 
