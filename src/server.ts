@@ -34,8 +34,11 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     await migrateToLatest(database)
     app = await buildApp(services)
     connections = trackConnections(app.server)
-    app.addHook('onRequest', async (_request, reply) => {
-      if (draining) reply.header('connection', 'close')
+    app.addHook('onRequest', async (request, reply) => {
+      if (!draining) return
+      reply.header('connection', 'close')
+      // A load balancer's readiness check takes a stopping instance out of rotation.
+      if (request.url === '/readyz') return reply.code(503).send({ status: 'stopping' })
     })
     if (config.allowPrivateConnectors) {
       app.log.warn(
@@ -68,14 +71,18 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     stopping = true
     app.log.info({ signal }, 'shutting down: draining connections')
     draining = true
-    await drain(app.server, connections, options.drainMs ?? 500)
+    const left = await drain(app.server, connections, options.drainMs ?? 500)
+    if (left.length > 0)
+      app.log.warn({ connections: left }, 'closing connections still busy after the drain limit')
     await app.close()
     await database.close()
     app.log.info('stopped')
     process.exit(0)
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  process.once('SIGINT', () => void stop('SIGINT'))
+  // `on`, not `once`: under `--workers` a Ctrl-C reaches a worker twice (from the terminal and from
+  // the primary), and a second signal without a listener would end it mid-drain.
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
   return app
 }
 
@@ -105,10 +112,16 @@ function trackConnections(server: HttpServer) {
     if (state === undefined) return
     state.inFlight++
     state.lastAt = Date.now()
-    response.once('close', () => {
+    // Finished (answer written) or closed (client gone), whichever comes first.
+    let done = false
+    const end = () => {
+      if (done) return
+      done = true
       state.inFlight--
       state.lastAt = Date.now()
-    })
+    }
+    response.once('finish', end)
+    response.once('close', end)
   })
   return { sockets, lastConnectionAt: () => lastConnectionAt }
 }
@@ -121,12 +134,13 @@ function trackConnections(server: HttpServer) {
  *    ones just accepted whose request is not read yet: the resets seen on a busy machine);
  * 3. waits for the requests in flight, each answered with `Connection: close`; a connection with no
  *    request in flight and none started for IDLE_CONNECTION_MS is closed (a keep-alive client's).
+ * Resolves with the connections still busy at DRAIN_LIMIT_MS (app.close() then ends them).
  */
 async function drain(
   server: HttpServer,
   connections: ReturnType<typeof trackConnections>,
   drainMs: number,
-): Promise<void> {
+): Promise<ConnectionState[]> {
   const started = Date.now()
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
   await sleep(drainMs)
@@ -141,6 +155,7 @@ async function drain(
       if (state.inFlight === 0 && now - state.lastAt >= IDLE_CONNECTION_MS) socket.destroy()
     await sleep(20)
   }
+  return [...sockets.values()]
 }
 
 const netServerClose = NetServer.prototype.close as (this: HttpServer, done: () => void) => void
