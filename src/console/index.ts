@@ -15,11 +15,12 @@ import { CONSOLE_NAMING } from './audit-naming.js'
 import { registerAuditPage } from './audit-page.js'
 import { field, sendPage } from './forms.js'
 import { registerHoldPages } from './holds-page.js'
-import { html } from './layout.js'
+import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
+import { registerSupportSettingsPages } from './support-settings-page.js'
 import { registerUserPage } from './user-page.js'
 import { registerUserPages } from './users-page.js'
 
@@ -36,8 +37,7 @@ const FORM_BODY_LIMIT = 64 * 1024
 
 /** Pages are for the browser that asked: no framing, no caching, nothing loaded from elsewhere. */
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': `default-src 'none'; script-src ${COPY_SCRIPT_CSP}; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   // Not `no-referrer`: with it browsers send `Origin: null` on form posts, and the Origin check needs the origin.
@@ -122,6 +122,7 @@ export function consolePlugin(services: Services) {
     registerUserPage(app, services)
     registerAuditPage(app, services)
     registerSupportPages(app, services)
+    registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)
   }
 }

@@ -21,7 +21,7 @@ import type { Services } from '../services.js'
 import { administrationNav } from './administration-nav.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice } from './identity-nav.js'
-import { badge, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
+import { badge, copyable, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
 const BASE = '/console/administration/provisioning'
@@ -152,7 +152,7 @@ function detailPage(
   )
   const shown = vendor.endpoints.map(
     (endpoint) =>
-      html`<tr><th>${ENDPOINT_LABELS[endpoint]}</th><td><code data-url="${endpoint}">${d.urls[endpoint] ?? ''}</code></td></tr>`,
+      html`<tr><th>${ENDPOINT_LABELS[endpoint]}</th><td>${copyable(`url-${endpoint}`, d.urls[endpoint] ?? '', { 'data-url': endpoint })}</td></tr>`,
   )
   const how =
     vendor.authentication.kind === 'signature'

@@ -37,6 +37,7 @@ async function supportPage(
     error: messages.error,
     notice: messages.notice,
     body: html`<h1>Support</h1>
+<nav class="sub"><a class="active" href="/console/support">Tickets and support accounts</a><a href="/console/support/settings">Support system</a></nav>
 <section class="card"><h2>Tickets</h2>
 ${
   tickets.length === 0

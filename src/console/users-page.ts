@@ -6,7 +6,7 @@ import { createUser, listUsers } from '../directory/users.js'
 import type { Services } from '../services.js'
 import { checked, consoleActor, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice, identityNav } from './identity-nav.js'
-import { badge, csrfField, html, postButton, when } from './layout.js'
+import { badge, csrfField, html, postButton, when, wrappable } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
 interface UserForm {
@@ -31,7 +31,7 @@ async function usersPage(
   const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = users.map(
     (u) => html`<tr>
-<td><a href="/console/users/${u.id}">${u.login_id}</a></td><td>${u.email}</td><td>${u.display_name}</td>
+<td><a href="/console/users/${u.id}">${wrappable(u.login_id)}</a></td><td>${wrappable(u.email)}</td><td>${wrappable(u.display_name)}</td>
 <td>${badge(u.status, u.status === 'active')}</td><td>${u.employee_id ?? ''}</td>
 <td>${u.service_account ? 'yes' : ''}${u.admin ? html` <span class="badge">admin</span>` : ''}</td><td>${when(u.created_at)}</td>
 <td>${

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { listAudit } from '../audit/audit-log.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
-import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
+import { PAGED_DESCRIPTION, PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { errors, Nullable } from './schemas.js'
 
 const tags = ['Audit log']
@@ -40,9 +40,9 @@ export function auditRoutes(services: Services) {
           tags,
           operationId: 'listAudit',
           summary: "The audit log, newest first: every administrator's change and every console sign-in",
-          description: `Append-only: nothing in the product changes or deletes an entry.`,
+          description: `Append-only: nothing in the product changes or deletes an entry. ${PAGED_DESCRIPTION}`,
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
-          response: { 200: PagedArray(AuditEntrySchema), ...errors(400) },
+          response: { 200: PagedArray(AuditEntrySchema), ...errors() },
         },
       },
       async (request, reply) => {

@@ -7,8 +7,8 @@ import { principalName } from '../auth/authenticator.js'
 import { decideHeldChanges, listHeldChanges } from '../directory/held-changes.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
-import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors, Nullable } from './schemas.js'
+import { PAGED_DESCRIPTION, PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Held changes']
 
@@ -38,9 +38,9 @@ export function holdRoutes(services: Services) {
           tags,
           operationId: 'listHolds',
           summary: 'Terminations held by the mass-termination safeguard, oldest first',
-          description: `A destination's deleteuser beyond its termination_limit per rolling hour (or while it has held changes) changes nothing, answers 202 {"held":true} and is listed here until approved or rejected.`,
+          description: `A destination's deleteuser beyond its termination_limit per rolling hour (or while it has held changes) changes nothing, answers 202 {"held":true} and is listed here until approved or rejected. ${PAGED_DESCRIPTION}`,
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
-          response: { 200: PagedArray(HeldChangeSchema), ...errors(400) },
+          response: { 200: PagedArray(HeldChangeSchema), ...errors() },
         },
       },
       async (request, reply) => {
@@ -67,7 +67,7 @@ export function holdRoutes(services: Services) {
                 decision === 'approve'
                   ? Type.Object({ applied: Type.Integer() })
                   : Type.Object({ rejected: Type.Integer() }),
-              ...errors(404),
+              ...changeErrors(404),
             },
           },
         },

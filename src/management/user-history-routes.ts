@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { listUserHistory } from '../directory/user-history.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
-import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
+import { PAGED_DESCRIPTION, PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
@@ -48,6 +48,7 @@ export function userHistoryRoutes(services: Services) {
           operationId: 'getUserHistory',
           summary:
             "A user's history, oldest first: every change with its time, actor and fields before → after",
+          description: PAGED_DESCRIPTION,
           params: Type.Object({ id: Type.String() }),
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
           response: { 200: PagedArray(UserHistorySchema), ...errors(404) },

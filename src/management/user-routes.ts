@@ -18,7 +18,7 @@ import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
 
@@ -122,7 +122,7 @@ export function userRoutes(services: Services) {
           description:
             'Filters combine. The next page is in the `Link` header (absent on the last page); follow it as it is.',
           querystring: UserQuery,
-          response: { 200: PagedArray(UserSchema), ...errors(400) },
+          response: { 200: PagedArray(UserSchema), ...errors() },
         },
       },
       async (request, reply) => {
@@ -163,7 +163,7 @@ export function userRoutes(services: Services) {
           operationId: 'createUser',
           summary: 'Create a user, a service account or a console administrator',
           body: NewUserBody,
-          response: { 201: UserSchema, ...errors(400, 409) },
+          response: { 201: UserSchema, ...changeErrors(409) },
         },
       },
       async (request, reply) => {
@@ -204,7 +204,7 @@ export function userRoutes(services: Services) {
           summary: "Set a service account's password (the old one stops working at once here)",
           params: IdParams,
           body: PasswordBody,
-          response: { 200: UserSchema, ...errors(400, 404) },
+          response: { 200: UserSchema, ...changeErrors(404) },
         },
       },
       async (request) => {
@@ -235,7 +235,7 @@ export function userRoutes(services: Services) {
                 ? 'Disable a user: it can no longer sign in (at once here, within seconds everywhere)'
                 : 'Enable a disabled user again (a user its HR system terminated is refused: only that HR system brings it back)',
             params: IdParams,
-            response: { 200: UserSchema, ...errors(400, 404) },
+            response: { 200: UserSchema, ...changeErrors(404) },
           },
         },
         async (request) => {

@@ -20,8 +20,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('user_history')
     .columns(['tenant_id', 'user_id', 'id'])
     .execute()
-  // Retention deletes by age across tenants.
-  await db.schema.createIndex('user_history_age').on('user_history').column('created_at').execute()
 
   await db.schema
     .createTable('audit_log')
@@ -36,5 +34,4 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute()
   await db.schema.createIndex('audit_log_tenant').on('audit_log').columns(['tenant_id', 'id']).execute()
-  await db.schema.createIndex('audit_log_age').on('audit_log').column('created_at').execute()
 }
