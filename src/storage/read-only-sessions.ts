@@ -39,10 +39,10 @@ export function withoutStaleReadOnlySessions(pool: pg.Pool): SessionPool {
   let retiredUpTo = 0
 
   const watch = (client: pg.PoolClient): PostgresPoolClient => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown
     return {
       query: ((...args: unknown[]) => {
-        const result = query(...args)
+        // Looked up at each call, not bound once: whatever wraps pg's query later (tracing) still sees it.
+        const result = (client.query as (...a: unknown[]) => unknown).apply(client, args)
         if (!(result instanceof Promise)) return result // a cursor
         return result.catch((error: unknown) => {
           if ((error as { code?: unknown } | null)?.code === READ_ONLY_SQL_TRANSACTION) retiredUpTo = opened
