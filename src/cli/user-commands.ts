@@ -1,5 +1,6 @@
-/** `optimalcloud user create|list|get|enable|disable`: the User Manager from the command line. */
+/** `optimalcloud user create|list|get|enable|disable|set-password`: the User Manager from the command line. */
 import type { Command } from 'commander'
+import { resetPassword } from '../directory/password-reset.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
@@ -113,6 +114,30 @@ export function registerUserCommands(program: Command): void {
       ),
     )
   }
+  common(
+    whoFlags(
+      user
+        .command('set-password')
+        .description(
+          'reset the password of a service account or administrator (the old one stops working within seconds)',
+        )
+        .option('--password-stdin', 'read the new password from standard input (required)'),
+    ),
+  ).action(async (opts: TenantOptions & WhoOptions & { passwordStdin?: boolean }) => {
+    if (opts.passwordStdin !== true) {
+      throw new AppError('bad_request', { message: 'set-password needs --password-stdin' })
+    }
+    const password = await readSecretFromStdin()
+    await withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        return resetPassword(services, tenant.id, found.id, password)
+      },
+      describe,
+    )
+  })
 }
 
 type WhoOptions = { email?: string; employeeId?: string; destination?: string }

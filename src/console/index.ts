@@ -13,6 +13,7 @@ import { registerAdministrationPages } from './administration-page.js'
 import { field, sendPage } from './forms.js'
 import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
+import { registerPasswordPages } from './password-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
@@ -112,6 +113,7 @@ export function consolePlugin(services: Services) {
     registerAdministrationPages(app, services)
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
+    registerPasswordPages(app, services)
     registerSupportPages(app, services)
     registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)

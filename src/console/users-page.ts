@@ -39,6 +39,10 @@ async function usersPage(
           : u.status === 'active'
             ? postButton(`/console/users/${u.id}/disable`, 'Disable', session.csrf, 'danger')
             : postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)
+    }${
+      (u.service_account || u.admin) && u.status !== 'terminated'
+        ? html` <a href="/console/users/${u.id}/password" data-reset-password="${u.email}">Reset password</a>`
+        : ''
     }</td>
 </tr>`,
   )

@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { resetPassword } from '../directory/password-reset.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
@@ -11,7 +12,6 @@ import {
   findUsersByEmployeeId,
   listUsers,
   MAX_PASSWORD,
-  setPassword,
   type UserDetails,
 } from '../directory/users.js'
 import { AppError } from '../errors.js'
@@ -189,18 +189,8 @@ export function userRoutes(services: Services) {
           response: { 200: UserSchema, ...changeErrors(404) },
         },
       },
-      async (request) => {
-        const tenantId = callerOf(request).tenant.id
-        const user = await requireUser(tenantId, request.params.id)
-        if (!user.service_account && !user.admin) {
-          throw new AppError('bad_request', {
-            message: 'Only service accounts and administrators have a password',
-          })
-        }
-        await setPassword(database, tenantId, user.id, request.body.password)
-        services.authenticator.forget()
-        return requireUser(tenantId, user.id)
-      },
+      async (request) =>
+        resetPassword(services, callerOf(request).tenant.id, request.params.id, request.body.password),
     )
 
     for (const action of ['disable', 'enable'] as const) {
