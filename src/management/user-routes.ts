@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { deleteServiceAccount } from '../directory/deletions.js'
 import { resetPassword } from '../directory/password-reset.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
@@ -191,6 +192,23 @@ export function userRoutes(services: Services) {
       },
       async (request) =>
         resetPassword(services, callerOf(request).tenant.id, request.params.id, request.body.password),
+    )
+
+    api.delete(
+      '/users/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'deleteServiceAccount',
+          summary: 'Delete a disabled service account (other users are disabled, not deleted)',
+          params: IdParams,
+          response: {
+            200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }),
+            ...changeErrors(404),
+          },
+        },
+      },
+      async (request) => deleteServiceAccount(services, callerOf(request).tenant.id, request.params.id),
     )
 
     for (const action of ['disable', 'enable'] as const) {
