@@ -10,6 +10,7 @@ import { tenantOfHost } from '../tenancy/host.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
+import { registerDeletePages } from './delete-pages.js'
 import { field, sendPage } from './forms.js'
 import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
@@ -117,5 +118,6 @@ export function consolePlugin(services: Services) {
     registerSupportPages(app, services)
     registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)
+    registerDeletePages(app, services)
   }
 }
