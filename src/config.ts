@@ -45,6 +45,10 @@ export interface Config {
    * loopback and reserved addresses (local development and tests only; logged as a warning at start).
    */
   allowPrivateConnectors: boolean
+  /** OPTIMALCLOUD_DELIVERY_RETENTION_DAYS: delivery-log entries (with their bodies) older than this are deleted (default 30). */
+  deliveryRetentionDays: number
+  /** OPTIMALCLOUD_AUDIT_RETENTION_DAYS: audit records older than this are deleted (default 365). */
+  auditRetentionDays: number
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/optimalcloud.db'
@@ -80,6 +84,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     pgSchema: env.OPTIMALCLOUD_PG_SCHEMA || undefined,
     metricsToken: env.OPTIMALCLOUD_METRICS_TOKEN || null,
     allowPrivateConnectors: env.OPTIMALCLOUD_ALLOW_PRIVATE_CONNECTORS === 'true',
+    deliveryRetentionDays: parseDays(
+      'OPTIMALCLOUD_DELIVERY_RETENTION_DAYS',
+      env.OPTIMALCLOUD_DELIVERY_RETENTION_DAYS,
+      30,
+    ),
+    auditRetentionDays: parseDays(
+      'OPTIMALCLOUD_AUDIT_RETENTION_DAYS',
+      env.OPTIMALCLOUD_AUDIT_RETENTION_DAYS,
+      365,
+    ),
     ...overrides,
   }
 }
@@ -116,6 +130,21 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
     }
   }
   return entries
+}
+
+/**
+ * A retention window in whole days, 1 to 36500; unset is the default. Anything else is refused at
+ * start, naming the setting: a typo must not silently keep everything, or delete everything.
+ *
+ * @example parseDays('OPTIMALCLOUD_DELIVERY_RETENTION_DAYS', '90', 30) // 90
+ */
+export function parseDays(name: string, value: string | undefined, fallback: number): number {
+  const text = (value ?? '').trim()
+  if (text === '') return fallback
+  const days = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (!(days >= 1 && days <= 36_500))
+    throw new Error(`${name} must be a whole number of days from 1 to 36500`)
+  return days
 }
 
 /** OPTIMALCLOUD_REDIS_URL: unset, or a `redis://` / `rediss://` URL (anything else is refused, naming the setting). */

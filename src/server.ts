@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { bootstrapDemo, type DemoTenant, demoBanner } from './bootstrap.js'
 import type { Config } from './config.js'
+import { RetentionSweeper, retentionRules } from './retention/sweeper.js'
 import { createServices } from './services.js'
 import { openDatabase } from './storage/database.js'
 import { migrateToLatest } from './storage/migrate.js'
@@ -57,6 +58,12 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     process.stderr.write(`${demoBanner(demo, origin)}\n  (listening on ${host}:${config.port})\n\n`)
   }
 
+  // Old delivery-log entries, audit records and expired records go in small background batches.
+  const sweeper = new RetentionSweeper(database, retentionRules(config), (message, counts) =>
+    app.log.info({ deleted: counts }, message),
+  )
+  sweeper.start()
+
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -66,6 +73,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     // to close) instead of being reset when the listener closes.
     draining = true
     await new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 500))
+    await sweeper.stop()
     await app.close()
     await database.close()
     app.log.info('stopped')

@@ -1,6 +1,7 @@
 /** The API Key Manager: keys are shown once, stored as SHA-256, revocable, optionally expiring. */
 import { AppError } from '../errors.js'
 import { newId, randomToken, sha256 } from '../ids.js'
+import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/paging.js'
 import type { Database, Db } from '../storage/database.js'
 import type { ApiKeyTable } from '../storage/schema.js'
 import { boundedText } from '../value-bounds.js'
@@ -71,14 +72,22 @@ export async function createApiKey(
 }
 
 export async function listApiKeys(database: Database, tenantId: string): Promise<ApiKey[]> {
-  const rows = await database.db
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute()
-  return rows.map(toApiKey)
+  return (await pageApiKeys(database.db, tenantId, { limit: MAX_LIMIT, cursor: null })).items
+}
+
+/** One page of a tenant's API keys, oldest first (ids sort by creation time). */
+export async function pageApiKeys(db: Db, tenantId: string, request: PageRequest): Promise<Page<ApiKey>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: ApiKeyTable) => row.id,
+    (bound, order, limit) => {
+      let query = db.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId)
+      if (bound !== null) query = query.where('id', bound.op, bound.key)
+      return query.orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(toApiKey) }
 }
 
 /** Revokes a key of this tenant; a key of another tenant is not found. */

@@ -1,7 +1,10 @@
 /** `optimalcloud apikey create|list|revoke`: the API Key Manager from the command line. */
+
 import type { Command } from 'commander'
-import { createApiKey, listApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { createApiKey, pageApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { auditCli } from './audit.js'
 import { type CommonOptions, common, table, tenantNamed, withServices } from './context.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
 
@@ -26,6 +29,11 @@ export function registerApiKeyCommands(program: Command): void {
           management: opts.management === true,
           expiresInMs,
         })
+        await auditCli(services, tenant.id, 'createApiKey', created.id, {
+          name: opts.name,
+          management: opts.management === true,
+          expires_in: opts.expiresIn ?? null,
+        })
         return {
           id: created.id,
           key: created.key,
@@ -40,11 +48,19 @@ export function registerApiKeyCommands(program: Command): void {
     ),
   )
   common(
-    apikey.command('list').description('list API keys').requiredOption('--tenant <tenant>', 'tenant name'),
-  ).action((opts: TenantOptions) =>
+    pageFlags(
+      apikey
+        .command('list')
+        .description('list API keys, oldest first, a page at a time')
+        .requiredOption('--tenant <tenant>', 'tenant name'),
+    ),
+  ).action((opts: TenantOptions & PageOptions) =>
     withServices(
       opts,
-      async (services) => listApiKeys(services.database, (await tenantNamed(services, opts.tenant)).id),
+      async (services) => {
+        const tenantId = (await tenantNamed(services, opts.tenant)).id
+        return readPages(opts, (page) => pageApiKeys(services.database.db, tenantId, page))
+      },
       (rows) => table(rows, ['id', 'name', 'prefix', 'management', 'created_at', 'expires_at', 'revoked_at']),
     ),
   )
@@ -57,11 +73,9 @@ export function registerApiKeyCommands(program: Command): void {
     withServices(
       opts,
       async (services) => {
-        const revoked = await revokeApiKey(
-          services.database,
-          (await tenantNamed(services, opts.tenant)).id,
-          id,
-        )
+        const tenant = await tenantNamed(services, opts.tenant)
+        const revoked = await revokeApiKey(services.database, tenant.id, id)
+        await auditCli(services, tenant.id, 'revokeApiKey', revoked.id)
         return { id: revoked.id, revoked: true }
       },
       (r) => `API key ${r.id} revoked.`,

@@ -1,14 +1,16 @@
 /** `optimalcloud destination create|list|get|update|enable|disable`: the Provisioning Manager from the command line. */
+
 import type { Command } from 'commander'
 import {
   createDestination,
   type DestinationView,
   getDestination,
-  listDestinations,
+  pageDestinations,
   updateDestination,
 } from '../directory/destinations.js'
 import { AppError } from '../errors.js'
 import { DESTINATION_TYPES, HR_VENDORS, settingsOf, settingsSummary } from '../hr-vendors/index.js'
+import { auditCli } from './audit.js'
 import {
   type CommonOptions,
   common,
@@ -18,6 +20,7 @@ import {
   tenantNamed,
   withServices,
 } from './context.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
 type SettingOptions = { set: string[]; secretStdin: string[]; clientSecretStdin?: boolean }
@@ -120,24 +123,37 @@ export function registerDestinationCommands(program: Command): void {
     const settings = await readSettings(opts)
     await withServices(
       opts,
-      async (services) =>
-        createDestination(services, await tenantNamed(services, opts.tenant), {
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const created = await createDestination(services, tenant, {
           type: opts.type,
           name: opts.name,
           settings,
-        }),
+        })
+        await auditCli(services, tenant.id, 'createDestination', created.plugin_id, {
+          type: opts.type,
+          name: opts.name,
+          settings,
+        })
+        return created
+      },
       show,
     )
   })
   common(
-    destination
-      .command('list')
-      .description('list destinations (secrets are never shown)')
-      .requiredOption('--tenant <tenant>', 'tenant name'),
-  ).action((opts: TenantOptions) =>
+    pageFlags(
+      destination
+        .command('list')
+        .description('list destinations, oldest first, a page at a time (secrets are never shown)')
+        .requiredOption('--tenant <tenant>', 'tenant name'),
+    ),
+  ).action((opts: TenantOptions & PageOptions) =>
     withServices(
       opts,
-      async (services) => listDestinations(services, await tenantNamed(services, opts.tenant)),
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        return readPages(opts, (page) => pageDestinations(services, tenant, page))
+      },
       (rows) =>
         table(
           rows.map((row) => ({ ...row, adduser_url: row.urls.adduser })),
@@ -169,11 +185,16 @@ export function registerDestinationCommands(program: Command): void {
     const settings = await readSettings(opts)
     await withServices(
       opts,
-      async (services) =>
-        updateDestination(services, await tenantNamed(services, opts.tenant), pluginId, {
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const change = {
           ...(opts.name === undefined ? {} : { name: opts.name }),
           ...(Object.keys(settings).length === 0 ? {} : { settings }),
-        }),
+        }
+        const updated = await updateDestination(services, tenant, pluginId, change)
+        await auditCli(services, tenant.id, 'updateDestination', updated.plugin_id, change)
+        return updated
+      },
       show,
     )
   })
@@ -189,8 +210,12 @@ export function registerDestinationCommands(program: Command): void {
     ).action((pluginId: string, opts: TenantOptions) =>
       withServices(
         opts,
-        async (services) =>
-          updateDestination(services, await tenantNamed(services, opts.tenant), pluginId, { enabled }),
+        async (services) => {
+          const tenant = await tenantNamed(services, opts.tenant)
+          const updated = await updateDestination(services, tenant, pluginId, { enabled })
+          await auditCli(services, tenant.id, `${name}Destination`, updated.plugin_id)
+          return updated
+        },
         show,
       ),
     )

@@ -1,17 +1,24 @@
-/** `optimalcloud user create|list|get|enable|disable|set-password`: the User Manager from the command line. */
+/** `optimalcloud user create|list|get|enable|disable|set-password|history`: the User Manager from the command line. */
+
 import type { Command } from 'commander'
 import { resetPassword } from '../directory/password-reset.js'
+import { describeChanges } from '../directory/user-changes.js'
+import { CLI_ACTOR, listUserHistory } from '../directory/user-history.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
   findUserByEmail,
   findUsersByEmployeeId,
-  listUsers,
+  pageUsers,
   type UserDetails,
+  type UserFilters,
+  type UserStatus,
 } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { Tenant } from '../tenancy/tenants.js'
+import { boundedText } from '../value-bounds.js'
+import { auditCli } from './audit.js'
 import {
   type CommonOptions,
   common,
@@ -21,8 +28,18 @@ import {
   tenantNamed,
   withServices,
 } from './context.js'
+import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
 type TenantOptions = CommonOptions & { tenant?: string }
+
+const STATUSES: readonly UserStatus[] = ['active', 'terminated', 'disabled']
+
+function readStatus(status: string | undefined): UserStatus | undefined {
+  if (status === undefined) return undefined
+  if (!(STATUSES as readonly string[]).includes(status))
+    throw new AppError('bad_request', { message: '--status must be active, terminated or disabled' })
+  return status as UserStatus
+}
 
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('users and service accounts (the User Manager)')
@@ -60,25 +77,50 @@ export function registerUserCommands(program: Command): void {
       const password = opts.passwordStdin === true ? await readSecretFromStdin() : undefined
       await withServices(
         opts,
-        async (services) =>
-          createUser(services.database, (await tenantNamed(services, opts.tenant)).id, {
+        async (services) => {
+          const tenant = await tenantNamed(services, opts.tenant)
+          const created = await createUser(services.database, tenant.id, {
             email: opts.email,
             ...(opts.firstName === undefined ? {} : { firstName: opts.firstName }),
             ...(opts.lastName === undefined ? {} : { lastName: opts.lastName }),
             serviceAccount: opts.serviceAccount === true,
             admin: opts.admin === true,
             ...(password === undefined ? {} : { password }),
-          }),
+            by: CLI_ACTOR,
+          })
+          await auditCli(services, tenant.id, 'createUser', created.id, {
+            email: created.email,
+            service_account: created.service_account,
+            admin: created.admin,
+          })
+          return created
+        },
         describe,
       )
     },
   )
   common(
-    user.command('list').description('list users').requiredOption('--tenant <tenant>', 'tenant name'),
-  ).action((opts: TenantOptions) =>
+    pageFlags(
+      user
+        .command('list')
+        .description('list users, oldest first, a page at a time')
+        .requiredOption('--tenant <tenant>', 'tenant name')
+        .option('--status <status>', 'active, terminated or disabled')
+        .option('--destination <plugin_id>', 'only the users this provisioning destination made')
+        .option('--search <text>', 'part of the email, display name, first or last name, without case'),
+    ),
+  ).action((opts: TenantOptions & PageOptions & { status?: string; destination?: string; search?: string }) =>
     withServices(
       opts,
-      async (services) => listUsers(services.database.db, (await tenantNamed(services, opts.tenant)).id),
+      async (services) => {
+        const tenantId = (await tenantNamed(services, opts.tenant)).id
+        const filters: UserFilters = {
+          status: readStatus(opts.status),
+          destinationId: opts.destination,
+          search: boundedText('--search', opts.search ?? ''),
+        }
+        return readPages(opts, (page) => pageUsers(services.database.db, tenantId, filters, page))
+      },
       (rows) =>
         table(rows, ['id', 'login_id', 'email', 'display_name', 'status', 'employee_id', 'service_account']),
     ),
@@ -108,12 +150,20 @@ export function registerUserCommands(program: Command): void {
         async (services) => {
           const tenant = await tenantNamed(services, opts.tenant)
           const found = await findOne(services, tenant, opts)
-          return changeUserStatus(services, tenant.id, found.id, action)
+          const changed = await changeUserStatus(services, tenant.id, found.id, action, CLI_ACTOR)
+          await auditCli(services, tenant.id, `${action}User`, found.id)
+          return changed
         },
         describe,
       ),
     )
   }
+  registerSetPasswordCommand(user)
+  registerHistoryCommand(user)
+}
+
+/** `user set-password`: a service account's or administrator's new password, from standard input. */
+function registerSetPasswordCommand(user: Command): void {
   common(
     whoFlags(
       user
@@ -133,11 +183,42 @@ export function registerUserCommands(program: Command): void {
       async (services) => {
         const tenant = await tenantNamed(services, opts.tenant)
         const found = await findOne(services, tenant, opts)
-        return resetPassword(services, tenant.id, found.id, password)
+        const changed = await resetPassword(services, tenant.id, found.id, password, CLI_ACTOR)
+        await auditCli(services, tenant.id, 'setUserPassword', found.id)
+        return changed
       },
       describe,
     )
   })
+}
+
+/** `user history`: every change of one user, oldest first. */
+function registerHistoryCommand(user: Command): void {
+  common(
+    pageFlags(
+      whoFlags(
+        user
+          .command('history')
+          .description('every change of one user, oldest first: when, who, before → after'),
+      ),
+    ),
+  ).action((opts: TenantOptions & WhoOptions & PageOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        return readPages(opts, (request) =>
+          listUserHistory(services.database.db, tenant.id, found.id, request),
+        )
+      },
+      (rows) =>
+        table(
+          rows.map((row) => ({ ...row, changes: describeChanges(row.changes) })),
+          ['created_at', 'action', 'actor', 'delivery_id', 'changes'],
+        ),
+    ),
+  )
 }
 
 type WhoOptions = { email?: string; employeeId?: string; destination?: string }

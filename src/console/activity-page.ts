@@ -4,6 +4,7 @@ import { listRefusedCalls, type RefusedCount } from '../auth/refused-calls.js'
 import { listDeliveries, readDelivery } from '../deliveries/deliveries.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
+import { deliveryNote } from './delivery-notes.js'
 import { contextOf, sendPage, sessionOf, userError } from './forms.js'
 import { badge, html, postButton, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
@@ -46,7 +47,7 @@ export function registerActivityPages(app: FastifyInstance, services: Services):
     const rows = deliveries.map(
       (d) => html`<tr>
 <td><a href="/console/activity/${d.id}">${when(d.created_at)}</a></td><td><code>${d.endpoint}</code></td>
-<td>${badge(String(d.status), ok(d.status))}</td><td>${d.error ?? ''}</td>
+<td>${badge(String(d.status), ok(d.status))}</td><td>${d.error ?? ''}${deliveryNote(d)}</td>
 <td>${d.ticket === null ? '' : html`<a href="/console/support/tickets/${d.ticket}">#${d.ticket}</a>`}</td>
 <td class="mono">${d.principal ?? ''}</td><td>${d.duration_ms} ms</td></tr>`,
     )

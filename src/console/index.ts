@@ -3,6 +3,7 @@
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { auditChanges } from '../audit/audit-hook.js'
 import { toAppError } from '../http/error-handler.js'
 import { isSameOrigin } from '../http/same-origin.js'
 import type { Services } from '../services.js'
@@ -10,8 +11,11 @@ import { tenantOfHost } from '../tenancy/host.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
+import { CONSOLE_NAMING } from './audit-naming.js'
+import { registerAuditPage } from './audit-page.js'
 import { registerDeletePages } from './delete-pages.js'
 import { field, sendPage } from './forms.js'
+import { registerHoldPages } from './holds-page.js'
 import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
 import { registerPasswordPages } from './password-page.js'
@@ -19,6 +23,7 @@ import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
 import { registerSupportSettingsPages } from './support-settings-page.js'
+import { registerUserPage } from './user-page.js'
 import { registerUserPages } from './users-page.js'
 
 declare module 'fastify' {
@@ -69,6 +74,7 @@ export function consolePlugin(services: Services) {
       reply.headers(SECURITY_HEADERS)
       return payload
     })
+    app.addHook('onSend', auditChanges(services, CONSOLE_NAMING))
 
     app.addHook('onRequest', async (request) => {
       const tenant = await tenantOfHost(services, request.headers.host)
@@ -115,6 +121,9 @@ export function consolePlugin(services: Services) {
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
     registerPasswordPages(app, services)
+    registerHoldPages(app, services)
+    registerUserPage(app, services)
+    registerAuditPage(app, services)
     registerSupportPages(app, services)
     registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)

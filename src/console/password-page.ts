@@ -4,7 +4,7 @@ import { resetPassword } from '../directory/password-reset.js'
 import { findUserById, type UserDetails } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
-import { contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { consoleActor, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { csrfField, html } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
@@ -62,7 +62,7 @@ export function registerPasswordPages(app: FastifyInstance, services: Services):
       return passwordPage(session, reply, 400, user, { error: 'The two passwords differ' })
     }
     try {
-      await resetPassword(services, session.tenant.id, user.id, password)
+      await resetPassword(services, session.tenant.id, user.id, password, consoleActor(session))
       return passwordPage(session, reply, 200, user, { notice: `New password set for ${user.email}.` })
     } catch (error) {
       const { status, message } = userError(error)

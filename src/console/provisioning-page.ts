@@ -7,6 +7,7 @@ import {
   listDestinations,
   updateDestination,
 } from '../directory/destinations.js'
+import { summarizeHeldChanges } from '../directory/held-changes.js'
 import { AppError } from '../errors.js'
 import {
   HR_VENDORS,
@@ -19,6 +20,7 @@ import {
 import type { Services } from '../services.js'
 import { administrationNav } from './administration-nav.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { heldNotice } from './identity-nav.js'
 import { badge, copyable, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
@@ -40,9 +42,10 @@ async function listPage(
   error?: string,
 ): Promise<FastifyReply> {
   const destinations = await listDestinations(services, session.tenant)
+  const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = destinations.map(
     (d) => html`<tr>
-<td><a href="${BASE}/${d.plugin_id}">${d.name}</a></td><td>${hrVendor(d.type).label}</td>
+<td><a href="${BASE}/${d.plugin_id}">${d.name}</a>${d.settings.mode === 'dry-run' ? html` <span class="badge">dry run</span>` : ''}</td><td>${hrVendor(d.type).label}</td>
 <td>${d.enabled ? badge('enabled', true) : badge('disabled', false)}</td><td>${when(d.created_at)}</td>
 </tr>`,
   )
@@ -56,6 +59,7 @@ async function listPage(
     context: contextOf(session),
     error,
     body: html`<h1>Administration</h1>${administrationNav('provisioning')}
+${heldNotice(held)}
 <section class="card"><h2>Provisioning destinations</h2>
 ${
   destinations.length === 0

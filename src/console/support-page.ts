@@ -105,6 +105,7 @@ ${comments.length === 0 ? html`<p class="muted">No comments.</p>` : comments}`,
     const form = { email: field(request.body, 'email'), name: field(request.body, 'name') }
     try {
       const added = await addRequester(services.database, session.tenant.id, form.email, form.name || null)
+      request.auditTarget = added.email
       return supportPage(services, session, reply, 200, empty, {
         notice: `Support account ${added.email} saved.`,
       })

@@ -1,9 +1,11 @@
 /** The Identity Management tab: the User Manager (users and service accounts; create, disable, enable). */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { summarizeHeldChanges } from '../directory/held-changes.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import { createUser, listUsers } from '../directory/users.js'
 import type { Services } from '../services.js'
-import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { checked, consoleActor, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { heldNotice, identityNav } from './identity-nav.js'
 import { badge, csrfField, html, postButton, when, wrappable } from './layout.js'
 import type { ConsoleSession } from './session.js'
 
@@ -26,9 +28,10 @@ async function usersPage(
   messages: { error?: string; notice?: string } = {},
 ): Promise<FastifyReply> {
   const users = await listUsers(services.database.db, session.tenant.id)
+  const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = users.map(
     (u) => html`<tr>
-<td>${wrappable(u.login_id)}</td><td>${wrappable(u.email)}</td><td>${wrappable(u.display_name)}</td>
+<td><a href="/console/users/${u.id}">${wrappable(u.login_id)}</a></td><td>${wrappable(u.email)}</td><td>${wrappable(u.display_name)}</td>
 <td>${badge(u.status, u.status === 'active')}</td><td>${u.employee_id ?? ''}</td>
 <td>${u.service_account ? 'yes' : ''}${u.admin ? html` <span class="badge">admin</span>` : ''}</td><td>${when(u.created_at)}</td>
 <td>${
@@ -54,7 +57,8 @@ async function usersPage(
     context: contextOf(session),
     error: messages.error,
     notice: messages.notice,
-    body: html`<h1>Identity Management</h1><nav class="sub"><a class="active" href="/console/users">User Manager</a></nav>
+    body: html`<h1>Identity Management</h1>${identityNav('users')}
+${heldNotice(held)}
 <section class="card"><h2>Users</h2>
 ${
   users.length === 0
@@ -107,7 +111,9 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         serviceAccount: form.serviceAccount,
         admin: form.admin,
         ...(signsIn ? { password } : {}),
+        by: consoleActor(session),
       })
+      request.auditTarget = created.id
       const kind = created.service_account ? 'Service account' : created.admin ? 'Administrator' : 'User'
       return usersPage(services, session, reply, 200, EMPTY, {
         notice: `${kind} ${created.email} created.`,
@@ -127,7 +133,13 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         })
       }
       try {
-        const user = await changeUserStatus(services, session.tenant.id, request.params.id, action)
+        const user = await changeUserStatus(
+          services,
+          session.tenant.id,
+          request.params.id,
+          action,
+          consoleActor(session),
+        )
         return usersPage(services, session, reply, 200, EMPTY, {
           notice: `${user.email} ${action === 'disable' ? 'disabled' : 'enabled'}.`,
         })

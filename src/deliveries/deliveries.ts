@@ -1,5 +1,7 @@
 /** The delivery log: one entry per webhook call, its outcome, and what a replay needs. Never a secret. */
 import { newId } from '../ids.js'
+import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
+import type { TimeRange } from '../lists/time-range.js'
 import type { Db } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { DeliveryTable } from '../storage/schema.js'
@@ -7,6 +9,8 @@ import { maskSecrets } from './secret-fields.js'
 import { storedBody } from './stored-body.js'
 
 export interface NewDelivery {
+  /** Given when the change it describes names it in the same transaction (user history, held changes). */
+  id?: string
   tenantId: string
   endpoint: string
   destinationId?: string | null
@@ -51,7 +55,7 @@ export interface Delivery {
  * Any body can be recorded: one that cannot be kept as received is trimmed, and the entry says so.
  */
 export async function recordDelivery(db: Db, entry: NewDelivery): Promise<string> {
-  const id = newId('dlv')
+  const id = entry.id ?? newId('dlv')
   const body = storedBody(entry.requestBody)
   await insertDelivery(db, {
     id,
@@ -97,21 +101,63 @@ function toDelivery(row: DeliveryTable): Delivery {
   }
 }
 
-/** Newest first; `failed` keeps the entries whose answer was not 2xx. */
+/** What a delivery-log list can be narrowed to (every filter optional). */
+export interface DeliveryFilters {
+  /** succeeded: answered 2xx; failed: anything else. */
+  outcome?: 'succeeded' | 'failed' | undefined
+  /** servicenow, createticket, adduser, modifyuser or deleteuser. */
+  endpoint?: string | undefined
+  /** A provisioning destination's plugin id. */
+  destinationId?: string | undefined
+  range?: TimeRange | undefined
+}
+
+/**
+ * One page of the delivery log, newest first (ids sort by creation time), narrowed by `filters`.
+ *
+ * @example const page = await pageDeliveries(db, tenantId, { outcome: 'failed' }, { limit: 100, cursor: null })
+ */
+export async function pageDeliveries(
+  db: Db,
+  tenantId: string,
+  filters: DeliveryFilters,
+  request: PageRequest,
+): Promise<Page<Delivery>> {
+  const page = await keysetPage(
+    request,
+    'desc',
+    (row: DeliveryTable) => row.id,
+    (bound, order, limit) => {
+      let query = db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenantId)
+      if (filters.outcome === 'failed')
+        query = query.where((eb) => eb.or([eb('status_code', '<', 200), eb('status_code', '>=', 300)]))
+      if (filters.outcome === 'succeeded')
+        query = query.where('status_code', '>=', 200).where('status_code', '<', 300)
+      if (filters.endpoint !== undefined) query = query.where('endpoint', '=', filters.endpoint)
+      if (filters.destinationId !== undefined)
+        query = query.where('destination_id', '=', filters.destinationId)
+      if (filters.range?.since != null) query = query.where('created_at', '>=', filters.range.since)
+      if (filters.range?.until != null) query = query.where('created_at', '<', filters.range.until)
+      if (bound !== null) query = query.where('id', bound.op, bound.key)
+      return query.orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(toDelivery) }
+}
+
+/** Newest first, the first page only; `failed` keeps the entries whose answer was not 2xx. */
 export async function listDeliveries(
   db: Db,
   tenantId: string,
   options: { failed?: boolean; limit?: number } = {},
 ): Promise<Delivery[]> {
-  let query = db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenantId)
-  if (options.failed === true)
-    query = query.where((eb) => eb.or([eb('status_code', '<', 200), eb('status_code', '>=', 300)]))
-  const rows = await query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(options.limit ?? 100)
-    .execute()
-  return rows.map(toDelivery)
+  const page = await pageDeliveries(
+    db,
+    tenantId,
+    { outcome: options.failed === true ? 'failed' : undefined },
+    { limit: options.limit ?? 100, cursor: null },
+  )
+  return page.items
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Deleting what is safe to delete, and only that. Each kind is first put out of use (a key revoked, a destination
  * or a service account disabled), so a deletion never stops anything that still works; a destination that still
- * has users is kept (its users are linked to it by employee id). The delivery log keeps its entries: they name
+ * has users (linked to it by employee id) or held changes waiting for a decision is kept. The delivery log keeps its entries: they name
  * keys, accounts and destinations by id, as text.
  *
  * Each deletion is one conditional DELETE, so a change racing it (a key un-revoked cannot happen; an account
@@ -37,8 +37,8 @@ export async function deleteRevokedApiKey(
 }
 
 /**
- * Deletes a disabled destination that no user is linked to. 404 when unknown; 400 while it is enabled or
- * has users (disabled, it answers 404 on its URLs and keeps them).
+ * Deletes a disabled destination that no user is linked to and that has no held changes. 404 when unknown; 400
+ * while it is enabled, has held changes or has users (disabled, it answers 404 on its URLs and keeps them).
  */
 export async function deleteDestination(
   services: Pick<Services, 'database' | 'destinations'>,
@@ -51,15 +51,25 @@ export async function deleteDestination(
       .where('tenant_id', '=', tenant.id)
       .where('id', '=', pluginId)
       .where('enabled', '=', 0)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('users')
-              .select('users.id')
-              .where('users.tenant_id', '=', tenant.id)
-              .where('users.destination_id', '=', pluginId),
+      .where(({ and, not, exists, selectFrom }) =>
+        and([
+          not(
+            exists(
+              selectFrom('users')
+                .select('users.id')
+                .where('users.tenant_id', '=', tenant.id)
+                .where('users.destination_id', '=', pluginId),
+            ),
           ),
-        ),
+          not(
+            exists(
+              selectFrom('held_changes')
+                .select('held_changes.id')
+                .where('held_changes.tenant_id', '=', tenant.id)
+                .where('held_changes.destination_id', '=', pluginId),
+            ),
+          ),
+        ]),
       )
       .executeTakeFirst(),
   )
@@ -74,6 +84,17 @@ export async function deleteDestination(
   if (row === undefined) throw new AppError('not_found', { message: 'Provisioning destination not found' })
   if (row.enabled === 1)
     throw new AppError('bad_request', { message: 'Disable the destination before deleting it' })
+  const held = await services.database.db
+    .selectFrom('held_changes')
+    .select('id')
+    .where('tenant_id', '=', tenant.id)
+    .where('destination_id', '=', pluginId)
+    .executeTakeFirst()
+  if (held !== undefined) {
+    throw new AppError('bad_request', {
+      message: 'The destination has held changes: approve or reject them before deleting it',
+    })
+  }
   throw new AppError('bad_request', {
     message: 'The destination still has users, so it cannot be deleted; keep it disabled',
   })

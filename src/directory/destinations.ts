@@ -3,6 +3,7 @@ import { type Config, publicOrigin } from '../config.js'
 import { checkOutboundUrl, type OutboundPolicy } from '../connectors/http/outbound-policy.js'
 import { AppError } from '../errors.js'
 import {
+  DEFAULT_TERMINATION_LIMIT,
   type DestinationType,
   HR_VENDORS,
   type HrVendor,
@@ -12,6 +13,7 @@ import {
   settingsOf,
 } from '../hr-vendors/index.js'
 import { randomToken } from '../ids.js'
+import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/paging.js'
 import { secretBox } from '../secrets.js'
 import type { Database, Db } from '../storage/database.js'
 import type { DestinationTable } from '../storage/schema.js'
@@ -55,6 +57,10 @@ export interface ResolvedDestination {
   type: DestinationType
   vendor: HrVendor
   loginId: LoginIdSource
+  /** Terminations per rolling hour before further ones are held; 0: no safeguard. */
+  terminationLimit: number
+  /** `mode=dry-run`: calls are answered as they would be and change nothing. */
+  dryRun: boolean
   /** The stored settings; secret values are sealed (`enc:v1:…`), see unsealSetting. */
   settings: Readonly<Record<string, string>>
 }
@@ -135,14 +141,40 @@ export async function listDestinations(
   services: DestinationServices,
   tenant: Tenant,
 ): Promise<DestinationView[]> {
-  const rows = await services.database.db
-    .selectFrom('destinations')
-    .selectAll()
-    .where('tenant_id', '=', tenant.id)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute()
-  return rows.map((row) => toView(services.config, tenant, row))
+  return (await pageDestinations(services, tenant, { limit: MAX_LIMIT, cursor: null })).items
+}
+
+/**
+ * One page of a tenant's destinations, oldest first. Plugin ids are random (they are secrets of a
+ * kind), so the page key is the creation time and the id together: `created_at|id`.
+ */
+export async function pageDestinations(
+  services: DestinationServices,
+  tenant: Tenant,
+  request: PageRequest,
+): Promise<Page<DestinationView>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: DestinationTable) => `${row.created_at}|${row.id}`,
+    (bound, order, limit) => {
+      let query = services.database.db
+        .selectFrom('destinations')
+        .selectAll()
+        .where('tenant_id', '=', tenant.id)
+      if (bound !== null) {
+        const [createdAt = '', id = ''] = bound.key.split('|', 2)
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', bound.op, createdAt),
+            eb.and([eb('created_at', '=', createdAt), eb('id', bound.op, id)]),
+          ]),
+        )
+      }
+      return query.orderBy('created_at', order).orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map((row) => toView(services.config, tenant, row)) }
 }
 
 /** One destination of the tenant (enabled or not); 404 `Provisioning destination not found`. */
@@ -264,6 +296,11 @@ function resolve(row: DestinationTable): ResolvedDestination {
     type: vendor.type as DestinationType,
     vendor,
     loginId: settings.login_id === 'employee_id' ? 'employee_id' : 'email',
+    terminationLimit:
+      settings.termination_limit === undefined
+        ? DEFAULT_TERMINATION_LIMIT
+        : Number(settings.termination_limit),
+    dryRun: settings.mode === 'dry-run',
     settings,
   }
 }
@@ -375,6 +412,14 @@ function checkValue(config: Config, spec: SettingSpec, value: string): string {
     throw new AppError('bad_request', {
       message: `Setting ${spec.key} must be ${spec.choices.join(' or ')}`,
     })
+  if (spec.integer !== undefined) {
+    const { min, max } = spec.integer
+    if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max)
+      throw new AppError('bad_request', {
+        message: `Setting ${spec.key} must be a whole number from ${min} to ${max}`,
+      })
+    return String(Number(value))
+  }
   if (spec.secret === true) return secretBox(config.secretKey()).encrypt(value)
   return value
 }

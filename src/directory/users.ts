@@ -1,10 +1,14 @@
 /** The User Manager: users, service accounts and administrators of a tenant. */
+import { sql } from 'kysely'
 import { hashPassword } from '../auth/passwords.js'
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
+import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/paging.js'
 import { type Database, type Db, isUniqueViolation } from '../storage/database.js'
 import type { UserTable } from '../storage/schema.js'
 import { boundedText } from '../value-bounds.js'
+import { diffUser } from './user-changes.js'
+import { type ChangeActor, recordUserChange, SYSTEM_ACTOR } from './user-history.js'
 
 export type UserStatus = 'active' | 'terminated' | 'disabled'
 
@@ -85,6 +89,8 @@ export interface NewUser {
   admin?: boolean
   /** Required for service accounts and administrators (they sign in). */
   password?: string
+  /** Who creates it, for the user's history (default: the service itself). */
+  by?: ChangeActor
 }
 
 /**
@@ -126,7 +132,17 @@ export async function createUser(database: Database, tenantId: string, input: Ne
     updated_at: now,
   }
   try {
-    await database.transaction((trx) => trx.insertInto('users').values(row).execute())
+    await database.transaction(async (trx) => {
+      await trx.insertInto('users').values(row).execute()
+      await recordUserChange(
+        trx,
+        tenantId,
+        row.id,
+        'created',
+        input.by ?? SYSTEM_ACTOR,
+        diffUser(undefined, row),
+      )
+    })
   } catch (error) {
     if (isUniqueViolation(error))
       throw new AppError('conflict', { message: `A user with email ${email} already exists` })
@@ -136,13 +152,58 @@ export async function createUser(database: Database, tenantId: string, input: Ne
 }
 
 export async function listUsers(db: Db, tenantId: string): Promise<UserDetails[]> {
-  const rows = await db
-    .selectFrom('users')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('id')
-    .execute()
-  return rows.map(toUserDetails)
+  return (await pageUsers(db, tenantId, {}, { limit: MAX_LIMIT, cursor: null })).items
+}
+
+/** What a user list can be narrowed to (every filter optional; they combine). */
+export interface UserFilters {
+  status?: UserStatus | undefined
+  /** Only the users a provisioning destination made (its plugin id). */
+  destinationId?: string | undefined
+  /** Part of the email, the display name, or the first or last name, without case. */
+  search?: string | undefined
+  /** Exactly this email (without case). */
+  email?: string | undefined
+  employeeId?: string | undefined
+}
+
+/**
+ * One page of a tenant's users, oldest first (ids sort by creation time).
+ *
+ * @example await pageUsers(db, tenantId, { status: 'terminated', search: 'doe' }, { limit: 100, cursor: null })
+ */
+export async function pageUsers(
+  db: Db,
+  tenantId: string,
+  filters: UserFilters,
+  request: PageRequest,
+): Promise<Page<UserDetails>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: UserTable) => row.id,
+    (bound, order, limit) => {
+      let query = db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId)
+      if (filters.status !== undefined) query = query.where('status', '=', filters.status)
+      if (filters.destinationId !== undefined)
+        query = query.where('destination_id', '=', filters.destinationId)
+      if (filters.email !== undefined)
+        query = query.where('email_key', '=', filters.email.trim().toLowerCase())
+      if (filters.employeeId !== undefined) query = query.where('employee_id', '=', filters.employeeId)
+      const search = filters.search?.trim().toLowerCase() ?? ''
+      if (search !== '') {
+        // LIKE with its wildcards escaped: a search for `a_b` or `100%` means those characters.
+        const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+        const like = (column: string) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`
+        query = query.where((eb) =>
+          eb.or([like('email_key'), like('display_name'), like('first_name'), like('last_name')]),
+        )
+      }
+      if (bound !== null) query = query.where('id', bound.op, bound.key)
+      return query.orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(toUserDetails) }
 }
 
 export async function findUserByEmail(db: Db, tenantId: string, email: string): Promise<UserDetails | null> {
@@ -188,20 +249,23 @@ export async function setPassword(
   tenantId: string,
   userId: string,
   password: string,
+  by: ChangeActor = SYSTEM_ACTOR,
 ): Promise<void> {
   if (password.length < 8)
     throw new AppError('bad_request', { message: 'password must be at least 8 characters' })
   boundedText('password', password, MAX_PASSWORD)
   const hash = await hashPassword(password)
-  const result = await database.transaction((trx) =>
-    trx
+  await database.transaction(async (trx) => {
+    const result = await trx
       .updateTable('users')
       .set({ password_hash: hash, updated_at: new Date().toISOString() })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', userId)
-      .executeTakeFirst(),
-  )
-  if (result.numUpdatedRows === 0n) throw new AppError('not_found', { message: 'User not found' })
+      .executeTakeFirst()
+    if (result.numUpdatedRows === 0n) throw new AppError('not_found', { message: 'User not found' })
+    // Named, never shown: the history says the password changed, not what to.
+    await recordUserChange(trx, tenantId, userId, 'password_changed', by, {})
+  })
 }
 
 /** Sets a user's status (disable or re-enable an account by hand). */
@@ -212,6 +276,12 @@ export async function setUserStatus(
   status: UserStatus,
 ): Promise<UserDetails> {
   return database.transaction(async (trx) => {
+    const before = await trx
+      .selectFrom('users')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .executeTakeFirst()
     const updated = await trx
       .updateTable('users')
       .set({ status, updated_at: new Date().toISOString() })
@@ -220,6 +290,7 @@ export async function setUserStatus(
       .returningAll()
       .executeTakeFirst()
     if (updated === undefined) throw new AppError('not_found', { message: 'User not found' })
+    await recordUserChange(trx, tenantId, userId, 'updated', SYSTEM_ACTOR, diffUser(before, updated))
     return toUserDetails(updated)
   })
 }

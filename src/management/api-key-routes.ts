@@ -3,9 +3,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { createApiKey, listApiKeys, MAX_KEY_NAME, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { createApiKey, MAX_KEY_NAME, pageApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['API keys']
@@ -52,11 +53,16 @@ export function apiKeyRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listApiKeys',
-          summary: 'List API keys',
-          response: { 200: Type.Array(ApiKeySchema), ...errors() },
+          summary: 'List API keys, oldest first, a page at a time (next page in the `Link` header)',
+          querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+          response: { 200: PagedArray(ApiKeySchema), ...errors() },
         },
       },
-      async (request) => listApiKeys(services.database, callerOf(request).tenant.id),
+      async (request, reply) => {
+        const page = pageRequestOf(request.query)
+        const found = await pageApiKeys(services.database.db, callerOf(request).tenant.id, page)
+        return sendPage(request, reply, found, page.limit)
+      },
     )
 
     api.post(

@@ -4,12 +4,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { listRefusedCalls } from '../auth/refused-calls.js'
-import { listDeliveries, readDelivery } from '../deliveries/deliveries.js'
+import { pageDeliveries, readDelivery } from '../deliveries/deliveries.js'
+import { viewDeliveries, viewDelivery } from '../deliveries/delivery-view.js'
 import { AppError } from '../errors.js'
+import { readTimeRange } from '../lists/time-range.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
 import { callerOf } from './guard.js'
-import { changeErrors, errors, Limit, Nullable } from './schemas.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
+import { TimeRangeQuery } from './time-range-query.js'
 
 const tags = ['Deliveries']
 
@@ -17,7 +21,22 @@ const DeliveryFields = {
   id: Type.String(),
   endpoint: Type.String({ description: 'servicenow, createticket, adduser, modifyuser or deleteuser' }),
   destination_id: Nullable(Type.String({ description: 'The provisioning destination (HR webhooks)' })),
-  principal: Nullable(Type.String({ description: 'Who called: api_key:<id> or service_account:<id>' })),
+  principal: Nullable(
+    Type.String({
+      description:
+        'Who called: api_key:<id>, service_account:<id>, console_admin:<id> or signature:<destination>',
+    }),
+  ),
+  caller: Nullable(
+    Type.String({
+      description:
+        "Who called, by name: the API key's name, the service account's or administrator's email, or the destination's name for a signed call",
+    }),
+  ),
+  destination_name: Nullable(
+    Type.String({ description: "The provisioning destination's name (HR webhooks)" }),
+  ),
+  user_email: Nullable(Type.String({ description: "The affected user's email (HR webhooks)" })),
   status: Type.Integer({ description: 'The HTTP status answered' }),
   error: Nullable(Type.String({ description: 'The error message answered' })),
   reason: Nullable(Type.String({ description: 'Why, for the administrator' })),
@@ -26,7 +45,15 @@ const DeliveryFields = {
   request_id: Type.String(),
   idempotency_key: Nullable(Type.String()),
   duration_ms: Type.Integer(),
-  replay_of: Nullable(Type.String({ description: 'For a replay: the original delivery' })),
+  replay_of: Nullable(Type.String({ description: 'For a replay: the delivery it replayed' })),
+  replayed_by: Nullable(
+    Type.String({
+      description: 'For a replayed delivery: its replay that succeeded, else its latest replay',
+    }),
+  ),
+  outcome: Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('replayed')], {
+    description: 'succeeded (answered 2xx), failed, or replayed (failed, and a replay of it succeeded)',
+  }),
   body_note: Nullable(
     Type.String({
       description:
@@ -70,22 +97,57 @@ export function deliveryRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listDeliveries',
-          summary: 'Webhook calls, newest first',
+          summary: 'Webhook calls, newest first, a page at a time',
+          description:
+            'Filters combine. The next page is in the `Link` header (absent on the last page); follow it as it is.',
           querystring: Type.Object(
             {
-              failed: Type.Optional(Type.Boolean({ description: 'Only the calls not answered 2xx' })),
-              limit: Limit,
+              outcome: Type.Optional(
+                Type.Union([Type.Literal('succeeded'), Type.Literal('failed')], {
+                  description: 'succeeded: answered 2xx; failed: anything else (replayed ones included)',
+                }),
+              ),
+              failed: Type.Optional(Type.Boolean({ description: 'true: the same as outcome=failed' })),
+              endpoint: Type.Optional(
+                Type.String({
+                  maxLength: 40,
+                  description: 'servicenow, createticket, adduser, modifyuser or deleteuser',
+                }),
+              ),
+              destination: Type.Optional(
+                Type.String({
+                  maxLength: 200,
+                  description: "Only this provisioning destination's calls (plugin_id)",
+                }),
+              ),
+              ...TimeRangeQuery,
+              ...PageQuery,
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Array(DeliverySchema), ...errors() },
+          response: { 200: PagedArray(DeliverySchema), ...errors() },
         },
       },
-      async (request) =>
-        listDeliveries(services.database.db, callerOf(request).tenant.id, {
-          failed: request.query.failed === true,
-          limit: request.query.limit ?? 100,
-        }),
+      async (request, reply) => {
+        const tenantId = callerOf(request).tenant.id
+        const { outcome, failed, endpoint, destination } = request.query
+        if (failed === true && outcome === 'succeeded')
+          throw new AppError('bad_request', { message: 'Give failed=true or outcome=succeeded, not both' })
+        const page = pageRequestOf(request.query)
+        const found = await pageDeliveries(
+          services.database.db,
+          tenantId,
+          {
+            outcome: failed === true ? 'failed' : outcome,
+            endpoint,
+            destinationId: destination,
+            range: readTimeRange(request.query),
+          },
+          page,
+        )
+        const items = await viewDeliveries(services.database.db, tenantId, found.items)
+        return sendPage(request, reply, { ...found, items }, page.limit)
+      },
     )
 
     api.get(
@@ -129,9 +191,13 @@ export function deliveryRoutes(services: Services) {
         },
       },
       async (request) => {
-        const found = await readDelivery(services.database.db, callerOf(request).tenant.id, request.params.id)
+        const tenantId = callerOf(request).tenant.id
+        const found = await readDelivery(services.database.db, tenantId, request.params.id)
         if (found === null) throw new AppError('not_found', { message: 'Delivery not found' })
-        return found
+        return {
+          ...(await viewDelivery(services.database.db, tenantId, found)),
+          request_body: found.request_body,
+        }
       },
     )
 
@@ -155,7 +221,8 @@ export function deliveryRoutes(services: Services) {
           { tenant, principal, requestId: request.id, startedAt: request.startedAt, log: request.log },
           request.params.id,
         )
-        return reply.code(201).send(result)
+        const delivery = await viewDelivery(services.database.db, tenant.id, result.delivery)
+        return reply.code(201).send({ ...result, delivery })
       },
     )
   }

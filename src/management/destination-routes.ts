@@ -7,13 +7,14 @@ import { deleteDestination } from '../directory/deletions.js'
 import {
   createDestination,
   getDestination,
-  listDestinations,
+  pageDestinations,
   updateDestination,
 } from '../directory/destinations.js'
 import { AppError } from '../errors.js'
 import { DESTINATION_TYPES, HR_VENDORS, settingsSummary } from '../hr-vendors/index.js'
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { changeErrors, errors } from './schemas.js'
 
 const tags = ['Destinations']
@@ -85,11 +86,17 @@ export function destinationRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listDestinations',
-          summary: 'List provisioning destinations',
-          response: { 200: Type.Array(DestinationSchema), ...errors() },
+          summary:
+            'List provisioning destinations, oldest first, a page at a time (next page in the `Link` header)',
+          querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+          response: { 200: PagedArray(DestinationSchema), ...errors() },
         },
       },
-      async (request) => listDestinations(services, callerOf(request).tenant),
+      async (request, reply) => {
+        const page = pageRequestOf(request.query)
+        const found = await pageDestinations(services, callerOf(request).tenant, page)
+        return sendPage(request, reply, found, page.limit)
+      },
     )
 
     api.get(

@@ -2,15 +2,19 @@
 
 import swagger from '@fastify/swagger'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { auditChanges, MANAGEMENT_NAMING } from '../audit/audit-hook.js'
 import { readBodiesAsJson } from '../http/json-body.js'
 import type { Services } from '../services.js'
 import { apiKeyRoutes } from './api-key-routes.js'
+import { auditRoutes } from './audit-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
 import { destinationRoutes } from './destination-routes.js'
 import { authenticateAdministrator } from './guard.js'
+import { holdRoutes } from './hold-routes.js'
 import { requesterRoutes } from './requester-routes.js'
 import { supportRoutes } from './support-routes.js'
 import { ticketRoutes } from './ticket-routes.js'
+import { userHistoryRoutes } from './user-history-routes.js'
 import { userRoutes } from './user-routes.js'
 import { schemaErrorFormatter, validatorCompiler } from './validation.js'
 
@@ -23,6 +27,9 @@ const RESOURCES = [
   supportRoutes,
   ticketRoutes,
   deliveryRoutes,
+  holdRoutes,
+  userHistoryRoutes,
+  auditRoutes,
 ]
 
 /**
@@ -47,6 +54,7 @@ export function managementApi(services: Services, authenticate: (request: Fastif
       api.setSchemaErrorFormatter(schemaErrorFormatter)
       readEmptyBodyAsNone(api)
       api.addHook('onRequest', authenticateAdministrator(services, authenticate))
+      api.addHook('onSend', auditChanges(services, MANAGEMENT_NAMING))
       for (const resource of RESOURCES) await api.register(resource(services))
     })
   }

@@ -4,9 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../services.js'
-import { addRequester, listRequesters } from '../support/requesters.js'
+import { addRequester, pageRequesters } from '../support/requesters.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Requesters']
@@ -38,11 +39,16 @@ export function requesterRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listRequesters',
-          summary: 'List support accounts',
-          response: { 200: Type.Array(RequesterSchema), ...errors() },
+          summary: 'List support accounts by email, a page at a time (next page in the `Link` header)',
+          querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+          response: { 200: PagedArray(RequesterSchema), ...errors() },
         },
       },
-      async (request) => listRequesters(services.database.db, callerOf(request).tenant.id),
+      async (request, reply) => {
+        const page = pageRequestOf(request.query)
+        const found = await pageRequesters(services.database.db, callerOf(request).tenant.id, page)
+        return sendPage(request, reply, found, page.limit)
+      },
     )
 
     api.post(

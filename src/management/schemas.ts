@@ -58,7 +58,7 @@ export function Nullable<T extends TSchema>(schema: T) {
   return Type.Union([schema, Type.Null()])
 }
 
-/** `?limit=` of the lists: 1 to 1000, 100 when absent. */
+/** `?limit=` of the lists: rows per page, 1 to 1000, 100 when absent. */
 export const Limit = Type.Optional(
-  Type.Integer({ minimum: 1, maximum: 1000, description: 'How many, newest first (default 100)' }),
+  Type.Integer({ minimum: 1, maximum: 1000, description: 'How many rows per page, 1 to 1000 (default 100)' }),
 )

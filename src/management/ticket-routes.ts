@@ -3,11 +3,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { readTimeRange } from '../lists/time-range.js'
 import type { Services } from '../services.js'
-import { getTicket, listTickets } from '../support/tickets.js'
+import { getTicket, pageTickets } from '../support/tickets.js'
 import { MAX_TICKET_NUMBER } from '../value-bounds.js'
 import { callerOf } from './guard.js'
-import { errors, Limit, Nullable } from './schemas.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
+import { errors, Nullable } from './schemas.js'
+import { TimeRangeQuery } from './time-range-query.js'
 
 const tags = ['Tickets']
 
@@ -42,12 +45,34 @@ export function ticketRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listTickets',
-          summary: 'List tickets, newest first (without comments)',
-          querystring: Type.Object({ limit: Limit }, { additionalProperties: false }),
-          response: { 200: Type.Array(TicketSchema), ...errors() },
+          summary: 'List tickets, newest first (without comments), a page at a time',
+          description:
+            'Filters combine. The next page is in the `Link` header (absent on the last page); follow it as it is.',
+          querystring: Type.Object(
+            {
+              source: Type.Optional(
+                Type.Union([Type.Literal('servicenow'), Type.Literal('generic')], {
+                  description: 'Only the tickets of this webhook',
+                }),
+              ),
+              ...TimeRangeQuery,
+              ...PageQuery,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: PagedArray(TicketSchema), ...errors() },
         },
       },
-      async (request) => listTickets(services.database.db, callerOf(request).tenant.id, request.query.limit),
+      async (request, reply) => {
+        const page = pageRequestOf(request.query)
+        const found = await pageTickets(
+          services.database.db,
+          callerOf(request).tenant.id,
+          { source: request.query.source, range: readTimeRange(request.query) },
+          page,
+        )
+        return sendPage(request, reply, found, page.limit)
+      },
     )
 
     api.get(

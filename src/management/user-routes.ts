@@ -3,22 +3,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { principalName } from '../auth/authenticator.js'
 import { deleteServiceAccount } from '../directory/deletions.js'
 import { resetPassword } from '../directory/password-reset.js'
 import { changeUserStatus } from '../directory/user-status.js'
-import {
-  createUser,
-  findUserByEmail,
-  findUserById,
-  findUsersByEmployeeId,
-  listUsers,
-  MAX_PASSWORD,
-  type UserDetails,
-} from '../directory/users.js'
+import { createUser, findUserById, MAX_PASSWORD, pageUsers, type UserDetails } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
+import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
 import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
@@ -44,11 +38,26 @@ export const UserSchema = Type.Object({
 
 const UserQuery = Type.Object(
   {
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('terminated'), Type.Literal('disabled')], {
+        description: 'Only the users with this status',
+      }),
+    ),
+    destination: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Only the users this provisioning destination made (plugin_id)',
+      }),
+    ),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Search: part of the email, display name, first or last name, without case',
+      }),
+    ),
     email: Type.Optional(Type.String({ description: 'Only the user with this email (any case)' })),
     employee_id: Type.Optional(Type.String({ description: 'Only the users with this employee id' })),
-    destination: Type.Optional(
-      Type.String({ description: 'With employee_id: only the user made by this destination (plugin_id)' }),
-    ),
+    ...PageQuery,
   },
   { additionalProperties: false },
 )
@@ -103,25 +112,27 @@ export function userRoutes(services: Services) {
         schema: {
           tags,
           operationId: 'listUsers',
-          summary: 'List users, or find them by email or employee id',
+          summary:
+            'List users a page at a time (oldest first), filtered and searched, or find them by email or employee id',
+          description:
+            'Filters combine. The next page is in the `Link` header (absent on the last page); follow it as it is.',
           querystring: UserQuery,
-          response: { 200: Type.Array(UserSchema), ...errors() },
+          response: { 200: PagedArray(UserSchema), ...errors() },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const tenantId = callerOf(request).tenant.id
-        const { email, employee_id, destination } = request.query
+        const { email, employee_id, destination, status, q } = request.query
         if (email !== undefined && employee_id !== undefined)
           throw new AppError('bad_request', { message: 'Give email or employee_id, not both' })
-        if (destination !== undefined && employee_id === undefined)
-          throw new AppError('bad_request', { message: 'destination goes with employee_id' })
-        if (email !== undefined) {
-          const found = await findUserByEmail(database.db, tenantId, email)
-          return found === null ? [] : [found]
-        }
-        if (employee_id !== undefined)
-          return findUsersByEmployeeId(database.db, tenantId, employee_id, destination)
-        return listUsers(database.db, tenantId)
+        const page = pageRequestOf(request.query)
+        const found = await pageUsers(
+          database.db,
+          tenantId,
+          { email, employeeId: employee_id, destinationId: destination, status, search: q },
+          page,
+        )
+        return sendPage(request, reply, found, page.limit)
       },
     )
 
@@ -173,6 +184,7 @@ export function userRoutes(services: Services) {
           ...(body.last_name === undefined ? {} : { lastName: body.last_name }),
           ...(body.display_name === undefined ? {} : { displayName: body.display_name }),
           ...(body.password === undefined ? {} : { password: body.password }),
+          by: { actor: principalName(callerOf(request).principal) },
         })
         return reply.code(201).send(user)
       },
@@ -191,7 +203,9 @@ export function userRoutes(services: Services) {
         },
       },
       async (request) =>
-        resetPassword(services, callerOf(request).tenant.id, request.params.id, request.body.password),
+        resetPassword(services, callerOf(request).tenant.id, request.params.id, request.body.password, {
+          actor: principalName(callerOf(request).principal),
+        }),
     )
 
     api.delete(
@@ -226,7 +240,12 @@ export function userRoutes(services: Services) {
             response: { 200: UserSchema, ...changeErrors(404) },
           },
         },
-        async (request) => changeUserStatus(services, callerOf(request).tenant.id, request.params.id, action),
+        async (request) => {
+          const { tenant, principal } = callerOf(request)
+          return changeUserStatus(services, tenant.id, request.params.id, action, {
+            actor: principalName(principal),
+          })
+        },
       )
     }
   }

@@ -2,6 +2,7 @@
 
 import { isEmail } from '../directory/users.js'
 import { AppError } from '../errors.js'
+import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/paging.js'
 import type { Database, Db } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import { boundedText } from '../value-bounds.js'
@@ -45,12 +46,29 @@ export async function addRequester(
 }
 
 export async function listRequesters(db: Db, tenantId: string): Promise<Requester[]> {
-  return db
-    .selectFrom('requesters')
-    .select(['email', 'name', 'created_at'])
-    .where('tenant_id', '=', tenantId)
-    .orderBy('email_key')
-    .execute()
+  return (await pageRequesters(db, tenantId, { limit: MAX_LIMIT, cursor: null })).items
+}
+
+/** One page of the support accounts, by email (without case). */
+export async function pageRequesters(
+  db: Db,
+  tenantId: string,
+  request: PageRequest,
+): Promise<Page<Requester>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: Requester & { email_key: string }) => row.email_key,
+    (bound, order, limit) => {
+      let query = db
+        .selectFrom('requesters')
+        .select(['email_key', 'email', 'name', 'created_at'])
+        .where('tenant_id', '=', tenantId)
+      if (bound !== null) query = query.where('email_key', bound.op, bound.key)
+      return query.orderBy('email_key', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(({ email, name, created_at }) => ({ email, name, created_at })) }
 }
 
 /** How long a support account, once seen, is trusted without reading it again. */

@@ -1,6 +1,8 @@
 /** Tickets of the built-in support system: create, repeat (ServiceNow), read. */
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
+import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
+import type { TimeRange } from '../lists/time-range.js'
 import type { Database, Db, Tx } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { TicketCommentTable, TicketTable } from '../storage/schema.js'
@@ -228,18 +230,47 @@ function toView(row: TicketTable): TicketView {
   }
 }
 
-/** Tickets of a tenant, newest first, without comments. */
+/** What a ticket list can be narrowed to. */
+export interface TicketFilters {
+  /** servicenow or generic. */
+  source?: string | undefined
+  range?: TimeRange | undefined
+}
+
+/**
+ * One page of a tenant's tickets, newest first (ids sort by creation time), without comments.
+ *
+ * @example await pageTickets(db, tenantId, { source: 'servicenow' }, { limit: 100, cursor: null })
+ */
+export async function pageTickets(
+  db: Db,
+  tenantId: string,
+  filters: TicketFilters,
+  request: PageRequest,
+): Promise<Page<TicketView>> {
+  const page = await keysetPage(
+    request,
+    'desc',
+    (row: TicketTable) => row.id,
+    (bound, order, limit) => {
+      let query = db
+        .selectFrom('tickets')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('number', 'is not', null)
+      if (filters.source !== undefined) query = query.where('source', '=', filters.source)
+      if (filters.range?.since != null) query = query.where('created_at', '>=', filters.range.since)
+      if (filters.range?.until != null) query = query.where('created_at', '<', filters.range.until)
+      if (bound !== null) query = query.where('id', bound.op, bound.key)
+      return query.orderBy('id', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(toView) }
+}
+
+/** Tickets of a tenant, newest first, without comments: the first page only. */
 export async function listTickets(db: Db, tenantId: string, limit = 100): Promise<TicketView[]> {
-  const rows = await db
-    .selectFrom('tickets')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('number', 'is not', null)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute()
-  return rows.map(toView)
+  return (await pageTickets(db, tenantId, {}, { limit, cursor: null })).items
 }
 
 /** One ticket by number with its comments in order; 404 when the tenant has no such ticket. */

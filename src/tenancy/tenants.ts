@@ -1,6 +1,7 @@
 /** Tenants: creation, listing, and the short-lived lookup by name that every request makes. */
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
+import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
 import { type Database, isUniqueViolation } from '../storage/database.js'
 import type { TenantTable } from '../storage/schema.js'
 
@@ -110,6 +111,21 @@ export async function createTenant(database: Database, name: string): Promise<Te
 export async function listTenants(database: Database): Promise<Tenant[]> {
   const rows = await database.db.selectFrom('tenants').selectAll().orderBy('name').execute()
   return rows.map(toTenant)
+}
+
+/** One page of the tenants, by name (names are unique). */
+export async function pageTenants(database: Database, request: PageRequest): Promise<Page<Tenant>> {
+  const page = await keysetPage(
+    request,
+    'asc',
+    (row: TenantTable) => row.name,
+    (bound, order, limit) => {
+      let query = database.db.selectFrom('tenants').selectAll()
+      if (bound !== null) query = query.where('name', bound.op, bound.key)
+      return query.orderBy('name', order).limit(limit).execute()
+    },
+  )
+  return { ...page, items: page.items.map(toTenant) }
 }
 
 /** The tenant by name, or a 404 naming it (for the CLI and management tools, not for webhooks). */

@@ -83,7 +83,7 @@ onEachDatabase('console: delete with confirmation', (s) => {
     })
     const path = `/console/users/${account.id}/delete`
     assert.equal((await submit(path)).statusCode, 400)
-    await changeUserStatus(s.services, s.acme.tenant.id, account.id, 'disable')
+    await changeUserStatus(s.services, s.acme.tenant.id, account.id, 'disable', { actor: 'test' })
     const users = await getPage(s.app, '/console/users', s.acme.host, session.cookie)
     assert.ok(users.body.includes(path))
     assert.match((await confirm(path)).body, /Delete service account retired@acme\.example\.com\?/)
@@ -93,7 +93,7 @@ onEachDatabase('console: delete with confirmation', (s) => {
     const person = await createUser(s.services.database, s.acme.tenant.id, {
       email: 'person@acme.example.com',
     })
-    await changeUserStatus(s.services, s.acme.tenant.id, person.id, 'disable')
+    await changeUserStatus(s.services, s.acme.tenant.id, person.id, 'disable', { actor: 'test' })
     const refused = await submit(`/console/users/${person.id}/delete`)
     assert.equal(refused.statusCode, 400)
     assert.ok(await exists('users', person.id))

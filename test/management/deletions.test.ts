@@ -53,7 +53,7 @@ onEachDatabase('management API: deletions', (s) => {
     const plain = await createUser(s.services.database, s.acme.tenant.id, {
       email: 'person@acme.example.com',
     })
-    await changeUserStatus(s.services, s.acme.tenant.id, plain.id, 'disable')
+    await changeUserStatus(s.services, s.acme.tenant.id, plain.id, 'disable', { actor: 'test' })
     const before = await count('users')
     const active = await as(s.app, s.acme, 'DELETE', `/users/${account.id}`)
     assert.deepEqual(
@@ -65,7 +65,7 @@ onEachDatabase('management API: deletions', (s) => {
     assert.match(person.body.error, /Only service accounts can be deleted/)
     assert.equal(await count('users'), before)
 
-    await changeUserStatus(s.services, s.acme.tenant.id, account.id, 'disable')
+    await changeUserStatus(s.services, s.acme.tenant.id, account.id, 'disable', { actor: 'test' })
     const deleted = await as(s.app, s.acme, 'DELETE', `/users/${account.id}`)
     assert.deepEqual([deleted.status, deleted.body], [200, { id: account.id, deleted: true }])
     assert.equal((await as(s.app, s.acme, 'GET', `/users/${account.id}`)).status, 404)
@@ -87,7 +87,7 @@ onEachDatabase('management API: deletions', (s) => {
       serviceAccount: true,
       password: SERVICE_PASSWORD,
     })
-    await changeUserStatus(s.services, s.other.tenant.id, account.id, 'disable')
+    await changeUserStatus(s.services, s.other.tenant.id, account.id, 'disable', { actor: 'test' })
     assert.equal((await as(s.app, s.acme, 'DELETE', `/destinations/${theirs.plugin_id}`)).status, 404)
     assert.equal((await as(s.app, s.acme, 'DELETE', `/users/${account.id}`)).status, 404)
     const noKey = await mgmt(s.app, 'DELETE', `/users/${account.id}`, { host: s.other.host })
