@@ -36,6 +36,32 @@ onEachDatabase('management API: deletions', (s) => {
     assert.match(withUsers.body.error, /still has users/)
     assert.equal(await count('destinations'), before)
 
+    // Held changes wait for an administrator's decision: the destination stays until they are decided.
+    const holding = await createDestination(s.services, s.acme.tenant, {
+      type: 'generic-hr',
+      name: 'Holding',
+    })
+    await updateDestination(s.services, s.acme.tenant, holding.plugin_id, { enabled: false })
+    await s.services.database.transaction((trx) =>
+      trx
+        .insertInto('held_changes')
+        .values({
+          id: 'held_test_1',
+          tenant_id: s.acme.tenant.id,
+          destination_id: holding.plugin_id,
+          user_id: 'usr_gone',
+          company_id: '',
+          employee_id: '9',
+          delivery_id: null,
+          reason: 'over the limit',
+          created_at: new Date().toISOString(),
+        })
+        .execute(),
+    )
+    const held = await as<{ error: string }>(s.app, s.acme, 'DELETE', `/destinations/${holding.plugin_id}`)
+    assert.equal(held.status, 400)
+    assert.match(held.body.error, /held changes/)
+
     const empty = await createDestination(s.services, s.acme.tenant, { type: 'generic-hr', name: 'Unused' })
     await updateDestination(s.services, s.acme.tenant, empty.plugin_id, { enabled: false })
     const deleted = await as(s.app, s.acme, 'DELETE', `/destinations/${empty.plugin_id}`)
