@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { GroupCommitter } from './group-commit.js'
+import { withoutStaleReadOnlySessions } from './read-only-sessions.js'
 import type { Schema } from './schema.js'
 import { isStorageFailure } from './storage-errors.js'
 
@@ -191,7 +192,9 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({ pool: withoutStaleReadOnlySessions(pool) }),
+  })
   const failures = new StorageFailures()
   return {
     dialect: 'postgres',
