@@ -1,6 +1,7 @@
-/** `optimalcloud user create|list|get|enable|disable|set-password|history`: the User Manager from the command line. */
+/** `optimalcloud user create|list|get|enable|disable|set-password|delete|history`: the User Manager from the command line. */
 
 import type { Command } from 'commander'
+import { deleteServiceAccount } from '../directory/deletions.js'
 import { resetPassword } from '../directory/password-reset.js'
 import { describeChanges } from '../directory/user-changes.js'
 import { CLI_ACTOR, listUserHistory } from '../directory/user-history.js'
@@ -159,7 +160,27 @@ export function registerUserCommands(program: Command): void {
     )
   }
   registerSetPasswordCommand(user)
+  registerDeleteCommand(user)
   registerHistoryCommand(user)
+}
+
+/** `user delete`: a disabled service account, for good (other users are disabled, not deleted). */
+function registerDeleteCommand(user: Command): void {
+  common(
+    whoFlags(user.command('delete').description('delete a disabled service account (disable it first)')),
+  ).action((opts: TenantOptions & WhoOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        const deleted = await deleteServiceAccount(services, tenant.id, found.id)
+        await auditCli(services, tenant.id, 'deleteServiceAccount', found.id)
+        return deleted
+      },
+      (r) => `User ${r.id} deleted.`,
+    ),
+  )
 }
 
 /** `user set-password`: a service account's or administrator's new password, from standard input. */
