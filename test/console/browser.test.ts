@@ -203,13 +203,19 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     await page.goto(`${origin}/console/administration/provisioning`)
     const destination = await page.getAttribute('main table a', 'href')
     assert.ok(destination !== null)
+    await page.goto(`${origin}/console/users`)
+    const passwordPage = await page.getAttribute('a[data-reset-password]', 'href')
+    assert.ok(passwordPage !== null, 'a service account has Reset password')
     const pages = [
       '/console/administration/api-keys',
       '/console/administration/provisioning',
       destination,
+      `${destination}/edit`,
       '/console/users',
       '/console/support',
+      '/console/support/settings',
       '/console/activity',
+      passwordPage,
     ]
     for (const width of [1280, 390]) {
       await page.setViewportSize({ width, height: 900 })
