@@ -106,6 +106,10 @@ code,.mono{font-family:ui-monospace,Menlo,monospace;font-size:.88rem;word-break:
 .badge.ok{background:#e3f9e5;color:#1e5e24}.badge.bad{background:#fde8e8;color:#8a1c1c}
 pre{background:#f8fafc;border:1px solid #e4e7eb;padding:.75rem;overflow:auto;font-size:.85rem}
 .login{max-width:380px;margin:4rem auto}
+nav.pager{display:flex;gap:1.5rem;margin-top:.8rem}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem .8rem;align-items:end;margin-bottom:.8rem}
+form.filters label{display:flex;flex-direction:column;font-size:.85rem;color:#52606d}
+form.filters select,form.filters input{width:auto;padding:.35rem .5rem;border:1px solid #bcccdc;border-radius:4px;font:inherit}
 `
 
 /** A POSTing button with the CSRF field: every state change in the console is a form like this. */
