@@ -98,7 +98,7 @@ function filterForm(
 <label>Destination<select name="destination">${option('', 'Any', filters.destinationId)}${destinations.map((d) => option(d.id, d.name, filters.destinationId))}</select></label>
 <label>Since<input type="date" name="since" value="${emptyAsUndefined(query.since) ?? ''}"></label>
 <label>Before<input type="date" name="until" value="${emptyAsUndefined(query.until) ?? ''}"></label>
-<button type="submit" class="secondary">Filter</button> <a href="/console/activity">Clear</a>
+<input type="submit" class="secondary" value="Filter"> <a href="/console/activity">Clear</a>
 </form>`
 }
 

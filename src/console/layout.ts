@@ -110,6 +110,7 @@ nav.pager{display:flex;gap:1.5rem;margin-top:.8rem}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem .8rem;align-items:end;margin-bottom:.8rem}
 form.filters label{display:flex;flex-direction:column;font-size:.85rem;color:#52606d}
 form.filters select,form.filters input{width:auto;padding:.35rem .5rem;border:1px solid #bcccdc;border-radius:4px;font:inherit}
+form.filters input[type=submit]{background:#fff;color:#1f3a5f;border-color:#1f3a5f;cursor:pointer}
 `
 
 /** A POSTing button with the CSRF field: every state change in the console is a form like this. */

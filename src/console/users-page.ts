@@ -103,7 +103,7 @@ async function usersPage(
 <label>Search<input type="search" name="q" value="${filters.search ?? ''}" placeholder="email or name" maxlength="200"></label>
 <label>Status<select name="status">${option('', 'Any', filters.status)}${STATUSES.map((status) => option(status, status, filters.status))}</select></label>
 <label>Destination<select name="destination">${option('', 'Any', filters.destinationId)}${destinations.map((d) => option(d.id, d.name, filters.destinationId))}</select></label>
-<button type="submit" class="secondary">Filter</button> <a href="/console/users">Clear</a>
+<input type="submit" class="secondary" value="Filter"> <a href="/console/users">Clear</a>
 </form>
 ${
   users.length === 0
