@@ -31,6 +31,8 @@ export function retentionRules(
     // A repeated Idempotency-Key is honoured for 24 hours; a day later its record is useless.
     { table: 'idempotency_keys', timeColumn: 'created_at', days: 2 },
     { table: 'sessions', timeColumn: 'expires_at', days: 0 },
+    // The mass-termination safeguard counts the last hour's terminations; older ones count for nothing.
+    { table: 'hr_terminations', timeColumn: 'created_at', days: 2 },
   ]
 }
 

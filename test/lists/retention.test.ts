@@ -76,6 +76,7 @@ describe('retention settings', () => {
         ['audit_log', 730],
         ['idempotency_keys', 2],
         ['sessions', 0],
+        ['hr_terminations', 2],
       ],
     )
   })
