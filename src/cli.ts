@@ -2,9 +2,11 @@
 /** The `optimalcloud` command: serve, migrate, and the administration of tenants, keys, users, support. */
 import { Command, CommanderError } from 'commander'
 import { registerApiKeyCommands } from './cli/apikey-commands.js'
+import { registerAuditCommands } from './cli/audit-commands.js'
 import { type CommonOptions, common, configFrom } from './cli/context.js'
 import { registerDeliveryCommands } from './cli/delivery-commands.js'
 import { registerDestinationCommands } from './cli/destination-commands.js'
+import { registerHoldCommands } from './cli/hold-commands.js'
 import { registerSupportCommands } from './cli/support-commands.js'
 import { registerSupportConfigureCommand } from './cli/support-configure-command.js'
 import { registerTenantCommands } from './cli/tenant-commands.js'
@@ -70,6 +72,8 @@ registerSupportCommands(program)
 registerSupportConfigureCommand(program)
 registerDeliveryCommands(program)
 registerDestinationCommands(program)
+registerHoldCommands(program)
+registerAuditCommands(program)
 
 try {
   await program.parseAsync(process.argv)

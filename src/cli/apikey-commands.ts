@@ -1,6 +1,8 @@
 /** `optimalcloud apikey create|list|revoke`: the API Key Manager from the command line. */
+
 import type { Command } from 'commander'
 import { createApiKey, pageApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { auditCli } from './audit.js'
 import { type CommonOptions, common, table, tenantNamed, withServices } from './context.js'
 import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
@@ -26,6 +28,11 @@ export function registerApiKeyCommands(program: Command): void {
           name: opts.name,
           management: opts.management === true,
           expiresInMs,
+        })
+        await auditCli(services, tenant.id, 'createApiKey', created.id, {
+          name: opts.name,
+          management: opts.management === true,
+          expires_in: opts.expiresIn ?? null,
         })
         return {
           id: created.id,
@@ -66,11 +73,9 @@ export function registerApiKeyCommands(program: Command): void {
     withServices(
       opts,
       async (services) => {
-        const revoked = await revokeApiKey(
-          services.database,
-          (await tenantNamed(services, opts.tenant)).id,
-          id,
-        )
+        const tenant = await tenantNamed(services, opts.tenant)
+        const revoked = await revokeApiKey(services.database, tenant.id, id)
+        await auditCli(services, tenant.id, 'revokeApiKey', revoked.id)
         return { id: revoked.id, revoked: true }
       },
       (r) => `API key ${r.id} revoked.`,

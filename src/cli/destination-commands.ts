@@ -1,4 +1,5 @@
 /** `optimalcloud destination create|list|get|update|enable|disable`: the Provisioning Manager from the command line. */
+
 import type { Command } from 'commander'
 import {
   createDestination,
@@ -9,6 +10,7 @@ import {
 } from '../directory/destinations.js'
 import { AppError } from '../errors.js'
 import { DESTINATION_TYPES, HR_VENDORS, settingsOf, settingsSummary } from '../hr-vendors/index.js'
+import { auditCli } from './audit.js'
 import {
   type CommonOptions,
   common,
@@ -121,12 +123,20 @@ export function registerDestinationCommands(program: Command): void {
     const settings = await readSettings(opts)
     await withServices(
       opts,
-      async (services) =>
-        createDestination(services, await tenantNamed(services, opts.tenant), {
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const created = await createDestination(services, tenant, {
           type: opts.type,
           name: opts.name,
           settings,
-        }),
+        })
+        await auditCli(services, tenant.id, 'createDestination', created.plugin_id, {
+          type: opts.type,
+          name: opts.name,
+          settings,
+        })
+        return created
+      },
       show,
     )
   })
@@ -175,11 +185,16 @@ export function registerDestinationCommands(program: Command): void {
     const settings = await readSettings(opts)
     await withServices(
       opts,
-      async (services) =>
-        updateDestination(services, await tenantNamed(services, opts.tenant), pluginId, {
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const change = {
           ...(opts.name === undefined ? {} : { name: opts.name }),
           ...(Object.keys(settings).length === 0 ? {} : { settings }),
-        }),
+        }
+        const updated = await updateDestination(services, tenant, pluginId, change)
+        await auditCli(services, tenant.id, 'updateDestination', updated.plugin_id, change)
+        return updated
+      },
       show,
     )
   })
@@ -195,8 +210,12 @@ export function registerDestinationCommands(program: Command): void {
     ).action((pluginId: string, opts: TenantOptions) =>
       withServices(
         opts,
-        async (services) =>
-          updateDestination(services, await tenantNamed(services, opts.tenant), pluginId, { enabled }),
+        async (services) => {
+          const tenant = await tenantNamed(services, opts.tenant)
+          const updated = await updateDestination(services, tenant, pluginId, { enabled })
+          await auditCli(services, tenant.id, `${name}Destination`, updated.plugin_id)
+          return updated
+        },
         show,
       ),
     )

@@ -1,10 +1,12 @@
 /** `optimalcloud requester add|list`, `ticket list|get`: the built-in support system from the command line. */
+
 import type { Command } from 'commander'
 import { AppError } from '../errors.js'
 import { readTimeRange } from '../lists/time-range.js'
 import { addRequester, pageRequesters } from '../support/requesters.js'
 import { getTicket, pageTickets } from '../support/tickets.js'
 import { MAX_TICKET_NUMBER } from '../value-bounds.js'
+import { auditCli } from './audit.js'
 import { type CommonOptions, common, describe, table, tenantNamed, withServices } from './context.js'
 import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
@@ -22,13 +24,15 @@ export function registerSupportCommands(program: Command): void {
   ).action((opts: TenantOptions & { email: string; name?: string }) =>
     withServices(
       opts,
-      async (services) =>
-        addRequester(
-          services.database,
-          (await tenantNamed(services, opts.tenant)).id,
-          opts.email,
-          opts.name ?? null,
-        ),
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const added = await addRequester(services.database, tenant.id, opts.email, opts.name ?? null)
+        await auditCli(services, tenant.id, 'addRequester', added.email, {
+          email: opts.email,
+          name: opts.name ?? null,
+        })
+        return added
+      },
       describe,
     ),
   )

@@ -1,7 +1,9 @@
 /** `optimalcloud support configure`: switch a tenant between the built-in support system and Zendesk. */
+
 import type { Command } from 'commander'
 import { AppError } from '../errors.js'
 import { configureSupport, parseSettingAssignments } from '../support/support-settings.js'
+import { auditCli } from './audit.js'
 import {
   type CommonOptions,
   common,
@@ -48,7 +50,13 @@ export function registerSupportConfigureCommand(program: Command): void {
           }
           settings.api_token = await readSecretFromStdin('api token')
         }
-        return configureSupport(services, await tenantNamed(services, opts.tenant), opts.backend, settings)
+        const tenant = await tenantNamed(services, opts.tenant)
+        const configured = await configureSupport(services, tenant, opts.backend, settings)
+        await auditCli(services, tenant.id, 'configureSupport', opts.backend, {
+          backend: opts.backend,
+          settings,
+        })
+        return configured
       },
       describe,
     ),

@@ -1,8 +1,11 @@
 /** `optimalcloud migrate` and `optimalcloud tenant create|list`. */
+
 import type { Command } from 'commander'
+import { CLI_ACTOR } from '../directory/user-history.js'
 import { createUser } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import { createTenant, pageTenants } from '../tenancy/tenants.js'
+import { auditCli } from './audit.js'
 import { type CommonOptions, common, describe, readSecretFromStdin, table, withServices } from './context.js'
 import { type PageOptions, pageFlags, readPages } from './paged-list.js'
 
@@ -34,11 +37,13 @@ export function registerTenantCommands(program: Command): void {
         const created = await createTenant(services.database, name)
         if (opts.adminEmail !== undefined) {
           try {
-            await createUser(services.database, created.id, {
+            const admin = await createUser(services.database, created.id, {
               email: opts.adminEmail,
               admin: true,
               ...(password ? { password } : {}),
+              by: CLI_ACTOR,
             })
+            await auditCli(services, created.id, 'createUser', admin.id, { email: admin.email, admin: true })
           } catch (error) {
             // A refused administrator (bad email, short password) must not leave the tenant behind:
             // the command failed, so nothing may have changed, and running it again must work.

@@ -1,5 +1,8 @@
 /** `optimalcloud user create|list|get|enable|disable`: the User Manager from the command line. */
+
 import type { Command } from 'commander'
+import { describeChanges } from '../directory/user-changes.js'
+import { CLI_ACTOR, listUserHistory } from '../directory/user-history.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
@@ -14,6 +17,7 @@ import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import { boundedText } from '../value-bounds.js'
+import { auditCli } from './audit.js'
 import {
   type CommonOptions,
   common,
@@ -72,15 +76,24 @@ export function registerUserCommands(program: Command): void {
       const password = opts.passwordStdin === true ? await readSecretFromStdin() : undefined
       await withServices(
         opts,
-        async (services) =>
-          createUser(services.database, (await tenantNamed(services, opts.tenant)).id, {
+        async (services) => {
+          const tenant = await tenantNamed(services, opts.tenant)
+          const created = await createUser(services.database, tenant.id, {
             email: opts.email,
             ...(opts.firstName === undefined ? {} : { firstName: opts.firstName }),
             ...(opts.lastName === undefined ? {} : { lastName: opts.lastName }),
             serviceAccount: opts.serviceAccount === true,
             admin: opts.admin === true,
             ...(password === undefined ? {} : { password }),
-          }),
+            by: CLI_ACTOR,
+          })
+          await auditCli(services, tenant.id, 'createUser', created.id, {
+            email: created.email,
+            service_account: created.service_account,
+            admin: created.admin,
+          })
+          return created
+        },
         describe,
       )
     },
@@ -136,12 +149,44 @@ export function registerUserCommands(program: Command): void {
         async (services) => {
           const tenant = await tenantNamed(services, opts.tenant)
           const found = await findOne(services, tenant, opts)
-          return changeUserStatus(services, tenant.id, found.id, action)
+          const changed = await changeUserStatus(services, tenant.id, found.id, action, CLI_ACTOR)
+          await auditCli(services, tenant.id, `${action}User`, found.id)
+          return changed
         },
         describe,
       ),
     )
   }
+  registerHistoryCommand(user)
+}
+
+/** `user history`: every change of one user, oldest first. */
+function registerHistoryCommand(user: Command): void {
+  common(
+    pageFlags(
+      whoFlags(
+        user
+          .command('history')
+          .description('every change of one user, oldest first: when, who, before → after'),
+      ),
+    ),
+  ).action((opts: TenantOptions & WhoOptions & PageOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        return readPages(opts, (request) =>
+          listUserHistory(services.database.db, tenant.id, found.id, request),
+        )
+      },
+      (rows) =>
+        table(
+          rows.map((row) => ({ ...row, changes: describeChanges(row.changes) })),
+          ['created_at', 'action', 'actor', 'delivery_id', 'changes'],
+        ),
+    ),
+  )
 }
 
 type WhoOptions = { email?: string; employeeId?: string; destination?: string }

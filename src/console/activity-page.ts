@@ -8,6 +8,7 @@ import { MAX_LIMIT } from '../lists/paging.js'
 import { readTimeRange } from '../lists/time-range.js'
 import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
+import { deliveryNote } from './delivery-notes.js'
 import { contextOf, sendPage, sessionOf, userError } from './forms.js'
 import { badge, html, postButton, when } from './layout.js'
 import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
@@ -129,7 +130,7 @@ export function registerActivityPages(app: FastifyInstance, services: Services):
     const rows = deliveries.map(
       (d) => html`<tr>
 <td><a href="/console/activity/${d.id}">${when(d.created_at)}</a></td><td><code>${d.endpoint}</code></td>
-<td>${outcomeCell(d)}</td><td>${d.error ?? ''}</td>
+<td>${outcomeCell(d)}</td><td>${d.error ?? ''}${deliveryNote(d)}</td>
 <td>${d.ticket === null ? '' : html`<a href="/console/support/tickets/${d.ticket}">#${d.ticket}</a>`}${d.user_email ?? ''}${d.destination_name === null ? '' : html` <span class="muted">via ${d.destination_name}</span>`}</td>
 <td>${d.caller ?? html`<span class="mono">${d.principal ?? ''}</span>`}</td><td>${d.duration_ms} ms</td></tr>`,
     )

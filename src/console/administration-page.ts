@@ -91,9 +91,10 @@ export function registerAdministrationPages(app: FastifyInstance, services: Serv
         management: form.management,
         expiresInMs: form.expiresIn === '' ? null : parseDuration(form.expiresIn),
       })
+      request.auditTarget = created.id
       const shown = html`<section class="card" id="new-key"><h2>New API key: ${created.name}</h2>
 <p>Copy this key now. It is shown once and cannot be shown again.</p>
-<div class="secret" data-secret="api-key">${created.key}</div></section>`
+<div class="secret"><span id="new-api-key" data-secret="api-key">${created.key}</span><button type="button" class="secondary copy" data-copy="new-api-key">Copy</button></div></section>`
       return apiKeysPage(services, session, reply, 200, emptyKey, {
         notice: `API key ${created.name} created.`,
         created: shown,

@@ -1,5 +1,6 @@
 /** What every console page shares: reading form fields, the signed-in context, sending a page. */
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ChangeActor } from '../directory/user-history.js'
 import { AppError } from '../errors.js'
 import { layout, type PageContext, type PageOptions } from './layout.js'
 import type { ConsoleSession } from './session.js'
@@ -22,6 +23,11 @@ export function sessionOf(request: FastifyRequest): ConsoleSession {
   const session = request.consoleSession
   if (session === null) throw new AppError('forbidden')
   return session
+}
+
+/** Who a change made in the console is recorded as: the signed-in administrator. */
+export function consoleActor(session: ConsoleSession): ChangeActor {
+  return { actor: `console_admin:${session.userId}` }
 }
 
 export function contextOf(session: ConsoleSession): PageContext {

@@ -3,6 +3,7 @@
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { auditChanges } from '../audit/audit-hook.js'
 import { toAppError } from '../http/error-handler.js'
 import { isSameOrigin } from '../http/same-origin.js'
 import type { Services } from '../services.js'
@@ -10,12 +11,17 @@ import { tenantOfHost } from '../tenancy/host.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
+import { CONSOLE_NAMING } from './audit-naming.js'
+import { registerAuditPage } from './audit-page.js'
 import { field, sendPage } from './forms.js'
-import { html } from './layout.js'
+import { registerHoldPages } from './holds-page.js'
+import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
+import { registerSupportSettingsPages } from './support-settings-page.js'
+import { registerUserPage } from './user-page.js'
 import { registerUserPages } from './users-page.js'
 
 declare module 'fastify' {
@@ -31,8 +37,7 @@ const FORM_BODY_LIMIT = 64 * 1024
 
 /** Pages are for the browser that asked: no framing, no caching, nothing loaded from elsewhere. */
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': `default-src 'none'; script-src ${COPY_SCRIPT_CSP}; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   // Not `no-referrer`: with it browsers send `Origin: null` on form posts, and the Origin check needs the origin.
@@ -67,6 +72,7 @@ export function consolePlugin(services: Services) {
       reply.headers(SECURITY_HEADERS)
       return payload
     })
+    app.addHook('onSend', auditChanges(services, CONSOLE_NAMING))
 
     app.addHook('onRequest', async (request) => {
       const tenant = await tenantOfHost(services, request.headers.host)
@@ -112,7 +118,11 @@ export function consolePlugin(services: Services) {
     registerAdministrationPages(app, services)
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
+    registerHoldPages(app, services)
+    registerUserPage(app, services)
+    registerAuditPage(app, services)
     registerSupportPages(app, services)
+    registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)
   }
 }

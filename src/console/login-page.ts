@@ -1,5 +1,7 @@
 /** `GET|POST /console/login` and `POST /console/logout`: administrator sign-in and sign-out. */
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { recordAudit } from '../audit/audit-log.js'
 import { publicOrigin } from '../config.js'
 import type { Services } from '../services.js'
 import { tenantNameFromHost } from '../tenancy/host.js'
@@ -63,6 +65,27 @@ export function cookieOptions(request: FastifyRequest) {
   }
 }
 
+/** A sign-in or failed sign-in in the tenant's audit log: who tried (the email typed), never the password. */
+async function auditSignIn(
+  services: Services,
+  request: FastifyRequest,
+  tenantId: string,
+  actor: string,
+  action: 'signIn' | 'signInFailed',
+  email: string,
+): Promise<void> {
+  await services.database.transaction((trx) =>
+    recordAudit(trx, {
+      tenantId,
+      actor,
+      action,
+      target: email,
+      clientAddress: request.ip,
+      requestId: request.id,
+    }),
+  )
+}
+
 export function registerLoginRoutes(app: FastifyInstance, services: Services): void {
   app.get('/login', async (request, reply) => {
     if (request.consoleSession !== null) return reply.redirect('/console/administration', 303)
@@ -81,6 +104,9 @@ export function registerLoginRoutes(app: FastifyInstance, services: Services): v
     )
     if (!outcome.ok || tenant === null) {
       const limited = !outcome.ok && outcome.limited
+      // A refused check is recorded; a call the limiter refused before any check is only counted.
+      if (tenant !== null && !limited)
+        await auditSignIn(services, request, tenant.id, 'anonymous', 'signInFailed', email)
       services.refusedCalls.count('console', limited ? 'rate_limited' : 'bad_credentials')
       const hint = tenantHint(services, request)
       return limited
@@ -89,6 +115,7 @@ export function registerLoginRoutes(app: FastifyInstance, services: Services): v
     }
     const userId = outcome.principal
     const token = await createSession(services.database, tenant.id, userId)
+    await auditSignIn(services, request, tenant.id, `console_admin:${userId}`, 'signIn', email)
     reply.setCookie(SESSION_COOKIE, token, { ...cookieOptions(request), maxAge: SESSION_TTL_MS / 1000 })
     return reply.redirect('/console/administration', 303)
   })

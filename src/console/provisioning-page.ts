@@ -7,6 +7,7 @@ import {
   pageDestinations,
   updateDestination,
 } from '../directory/destinations.js'
+import { summarizeHeldChanges } from '../directory/held-changes.js'
 import { AppError } from '../errors.js'
 import {
   HR_VENDORS,
@@ -19,7 +20,8 @@ import {
 import type { Services } from '../services.js'
 import { administrationNav } from './administration-nav.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
-import { badge, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
+import { heldNotice } from './identity-nav.js'
+import { badge, copyable, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
 import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
 
@@ -43,9 +45,10 @@ async function listPage(
 ): Promise<FastifyReply> {
   const found = await pageDestinations(services, session.tenant, consolePageRequest(cursor))
   const destinations = found.items
+  const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = destinations.map(
     (d) => html`<tr>
-<td><a href="${BASE}/${d.plugin_id}">${d.name}</a></td><td>${hrVendor(d.type).label}</td>
+<td><a href="${BASE}/${d.plugin_id}">${d.name}</a>${d.settings.mode === 'dry-run' ? html` <span class="badge">dry run</span>` : ''}</td><td>${hrVendor(d.type).label}</td>
 <td>${d.enabled ? badge('enabled', true) : badge('disabled', false)}</td><td>${when(d.created_at)}</td>
 </tr>`,
   )
@@ -59,6 +62,7 @@ async function listPage(
     context: contextOf(session),
     error,
     body: html`<h1>Administration</h1>${administrationNav('provisioning')}
+${heldNotice(held)}
 <section class="card"><h2>Provisioning destinations</h2>
 ${
   destinations.length === 0
@@ -152,7 +156,7 @@ function detailPage(
   )
   const shown = vendor.endpoints.map(
     (endpoint) =>
-      html`<tr><th>${ENDPOINT_LABELS[endpoint]}</th><td><code data-url="${endpoint}">${d.urls[endpoint] ?? ''}</code></td></tr>`,
+      html`<tr><th>${ENDPOINT_LABELS[endpoint]}</th><td>${copyable(`url-${endpoint}`, d.urls[endpoint] ?? '', { 'data-url': endpoint })}</td></tr>`,
   )
   const how =
     vendor.authentication.kind === 'signature'

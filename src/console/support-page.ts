@@ -55,6 +55,7 @@ async function supportPage(
     error: messages.error,
     notice: messages.notice,
     body: html`<h1>Support</h1>
+<nav class="sub"><a class="active" href="/console/support">Tickets and support accounts</a><a href="/console/support/settings">Support system</a></nav>
 <section class="card"><h2>Tickets</h2>
 <nav class="sub" aria-label="Ticket source"><a href="/console/support" class="${source === undefined ? 'active' : ''}">All</a><a href="/console/support?source=servicenow" class="${source === 'servicenow' ? 'active' : ''}">ServiceNow</a><a href="/console/support?source=generic" class="${source === 'generic' ? 'active' : ''}">Generic</a></nav>
 ${
@@ -127,6 +128,7 @@ ${comments.length === 0 ? html`<p class="muted">No comments.</p>` : comments}`,
     const form = { email: field(request.body, 'email'), name: field(request.body, 'name') }
     try {
       const added = await addRequester(services.database, session.tenant.id, form.email, form.name || null)
+      request.auditTarget = added.email
       return supportPage(services, session, reply, 200, empty, {
         notice: `Support account ${added.email} saved.`,
       })

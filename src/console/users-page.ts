@@ -1,12 +1,14 @@
 /** The Identity Management tab: the User Manager (users and service accounts; create, disable, enable). */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { summarizeHeldChanges } from '../directory/held-changes.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import { createUser, pageUsers, type UserFilters, type UserStatus } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import { MAX_LIMIT } from '../lists/paging.js'
 import type { Services } from '../services.js'
-import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
-import { badge, csrfField, html, postButton, when } from './layout.js'
+import { checked, consoleActor, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
+import { heldNotice, identityNav } from './identity-nav.js'
+import { badge, csrfField, html, postButton, when, wrappable } from './layout.js'
 import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
 
@@ -73,11 +75,14 @@ async function usersPage(
     .execute()
   const filtered =
     filters.status !== undefined || filters.destinationId !== undefined || filters.search !== undefined
+  // The filter form submits with an input, not a button: the page's one `button[type=submit]` under
+  // `form[action="/console/users"]` stays the Create user button.
   const option = (value: string, label: string, selected: string | undefined) =>
     html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`
+  const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = users.map(
     (u) => html`<tr>
-<td>${u.login_id}</td><td>${u.email}</td><td>${u.display_name}</td>
+<td><a href="/console/users/${u.id}">${wrappable(u.login_id)}</a></td><td>${wrappable(u.email)}</td><td>${wrappable(u.display_name)}</td>
 <td>${badge(u.status, u.status === 'active')}</td><td>${u.employee_id ?? ''}</td>
 <td>${u.service_account ? 'yes' : ''}${u.admin ? html` <span class="badge">admin</span>` : ''}</td><td>${when(u.created_at)}</td>
 <td>${
@@ -97,7 +102,8 @@ async function usersPage(
     context: contextOf(session),
     error: messages.error,
     notice: messages.notice,
-    body: html`<h1>Identity Management</h1><nav class="sub"><a class="active" href="/console/users">User Manager</a></nav>
+    body: html`<h1>Identity Management</h1>${identityNav('users')}
+${heldNotice(held)}
 <section class="card"><h2>Users</h2>
 <form class="filters" method="get" action="/console/users" aria-label="Filter users">
 <label>Search<input type="search" name="q" value="${filters.search ?? ''}" placeholder="email or name" maxlength="200"></label>
@@ -159,7 +165,9 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         serviceAccount: form.serviceAccount,
         admin: form.admin,
         ...(signsIn ? { password } : {}),
+        by: consoleActor(session),
       })
+      request.auditTarget = created.id
       const kind = created.service_account ? 'Service account' : created.admin ? 'Administrator' : 'User'
       return usersPage(services, session, reply, 200, EMPTY, {
         notice: `${kind} ${created.email} created.`,
@@ -179,7 +187,13 @@ export function registerUserPages(app: FastifyInstance, services: Services): voi
         })
       }
       try {
-        const user = await changeUserStatus(services, session.tenant.id, request.params.id, action)
+        const user = await changeUserStatus(
+          services,
+          session.tenant.id,
+          request.params.id,
+          action,
+          consoleActor(session),
+        )
         return usersPage(services, session, reply, 200, EMPTY, {
           notice: `${user.email} ${action === 'disable' ? 'disabled' : 'enabled'}.`,
         })

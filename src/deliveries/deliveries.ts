@@ -9,6 +9,8 @@ import { maskSecrets } from './secret-fields.js'
 import { storedBody } from './stored-body.js'
 
 export interface NewDelivery {
+  /** Given when the change it describes names it in the same transaction (user history, held changes). */
+  id?: string
   tenantId: string
   endpoint: string
   destinationId?: string | null
@@ -53,7 +55,7 @@ export interface Delivery {
  * Any body can be recorded: one that cannot be kept as received is trimmed, and the entry says so.
  */
 export async function recordDelivery(db: Db, entry: NewDelivery): Promise<string> {
-  const id = newId('dlv')
+  const id = entry.id ?? newId('dlv')
   const body = storedBody(entry.requestBody)
   await insertDelivery(db, {
     id,

@@ -3,6 +3,7 @@ import { type Config, publicOrigin } from '../config.js'
 import { checkOutboundUrl, type OutboundPolicy } from '../connectors/http/outbound-policy.js'
 import { AppError } from '../errors.js'
 import {
+  DEFAULT_TERMINATION_LIMIT,
   type DestinationType,
   HR_VENDORS,
   type HrVendor,
@@ -56,6 +57,10 @@ export interface ResolvedDestination {
   type: DestinationType
   vendor: HrVendor
   loginId: LoginIdSource
+  /** Terminations per rolling hour before further ones are held; 0: no safeguard. */
+  terminationLimit: number
+  /** `mode=dry-run`: calls are answered as they would be and change nothing. */
+  dryRun: boolean
   /** The stored settings; secret values are sealed (`enc:v1:…`), see unsealSetting. */
   settings: Readonly<Record<string, string>>
 }
@@ -291,6 +296,11 @@ function resolve(row: DestinationTable): ResolvedDestination {
     type: vendor.type as DestinationType,
     vendor,
     loginId: settings.login_id === 'employee_id' ? 'employee_id' : 'email',
+    terminationLimit:
+      settings.termination_limit === undefined
+        ? DEFAULT_TERMINATION_LIMIT
+        : Number(settings.termination_limit),
+    dryRun: settings.mode === 'dry-run',
     settings,
   }
 }
@@ -402,6 +412,14 @@ function checkValue(config: Config, spec: SettingSpec, value: string): string {
     throw new AppError('bad_request', {
       message: `Setting ${spec.key} must be ${spec.choices.join(' or ')}`,
     })
+  if (spec.integer !== undefined) {
+    const { min, max } = spec.integer
+    if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max)
+      throw new AppError('bad_request', {
+        message: `Setting ${spec.key} must be a whole number from ${min} to ${max}`,
+      })
+    return String(Number(value))
+  }
   if (spec.secret === true) return secretBox(config.secretKey()).encrypt(value)
   return value
 }

@@ -5,6 +5,15 @@ import { newId } from '../ids.js'
 import type { Database, Db, Dialect, Tx } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { UserTable } from '../storage/schema.js'
+import {
+  countTermination,
+  holdReason,
+  holdTermination,
+  lockDestinationTerminations,
+  type SafeguardTarget,
+} from './termination-safeguard.js'
+import { diffUser, type FieldChanges } from './user-changes.js'
+import { actionOf, type ChangeActor, recordUserChange } from './user-history.js'
 import { isEmail, toUser, type User } from './users.js'
 
 /** An employee as the HR system names it: `employeeId` is unique only within a company ('' when there are none). */
@@ -18,6 +27,8 @@ export interface ProvisioningTarget {
   tenantId: string
   destinationId: string
   loginId: LoginIdSource
+  /** The mass-termination safeguard's limit per rolling hour; absent or 0: off. */
+  terminationLimit?: number
 }
 
 export interface AddUser {
@@ -56,8 +67,12 @@ export interface ProvisioningOutcome {
   user: User
   /** True only when adduser made a new user. */
   created: boolean
-  /** False when the command found the user already as asked (a repeat). */
+  /** False when the command found the user already as asked (a repeat), or when it was held. */
   changed: boolean
+  /** Set when the safeguard held the termination instead of applying it: why. */
+  held?: string
+  /** The fields it changed, before → after (empty when nothing changed). */
+  changes: FieldChanges
 }
 
 export interface ProvisioningOptions {
@@ -130,7 +145,7 @@ async function addUserIn(
       updated_at: now,
     }
     await insertUser(trx, row)
-    outcome = { user: toUser(row), created: true, changed: true }
+    outcome = { user: toUser(row), created: true, changed: true, changes: diffUser(undefined, row) }
   } else {
     // An account an administrator disabled stays disabled: only a terminated one comes back.
     const status = existing.status === 'terminated' ? 'active' : existing.status
@@ -259,8 +274,37 @@ async function terminateUserIn(
   trx: Tx,
   target: ProvisioningTarget,
   command: TerminateUser,
+  call: CallContext,
 ): Promise<ProvisioningOutcome> {
   const existing = await lockLinked(dialect, trx, target, command.ref)
+  // A repeat changes nothing, so it is never held.
+  if (existing.status === 'terminated')
+    return { user: toUser(existing), created: false, changed: false, changes: {} }
+  const now = new Date()
+  const safeguard = safeguardOf(target)
+  const held = await holdReason(trx, safeguard, now)
+  if (held !== null) {
+    await holdTermination(trx, safeguard, existing, held, call.deliveryId, now)
+    return { user: toUser(existing), created: false, changed: false, held, changes: {} }
+  }
+  const outcome = await applyChanges(trx, existing, { status: 'terminated' })
+  await countTermination(trx, safeguard, existing.id, now)
+  return outcome
+}
+
+/**
+ * Terminates a user a held change names, when an administrator approves it (held-changes.ts): no
+ * limit applies, and it is not counted in the destination's hour. A user already terminated stays so.
+ */
+export async function terminateHeldUser(
+  dialect: Dialect,
+  trx: Tx,
+  tenantId: string,
+  userId: string,
+): Promise<ProvisioningOutcome | null> {
+  const query = trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId)
+  const existing = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst()
+  if (existing === undefined) return null
   return applyChanges(trx, existing, { status: 'terminated' })
 }
 
@@ -295,14 +339,38 @@ export async function applyHrCommands(
   database: Database,
   target: ProvisioningTarget,
   commands: readonly HrCommand[],
-  options: { inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void> } = {},
+  options: HrCommandsOptions = {},
 ): Promise<ProvisioningOutcome[]> {
+  const call: CallContext = { deliveryId: options.deliveryId ?? null }
   return database.transaction(async (trx) => {
+    // Before any user row is locked: terminations of one destination take turns (see the safeguard).
+    if (commands.some((c) => c.kind === 'terminate') && safeguardOn(target))
+      await lockDestinationTerminations(database.dialect, trx, safeguardOf(target))
     const outcomes: ProvisioningOutcome[] = []
-    for (const command of commands) outcomes.push(await applyIn(database.dialect, trx, target, command))
+    const by: ChangeActor = { actor: `destination:${target.destinationId}`, deliveryId: call.deliveryId }
+    for (const command of commands) {
+      const outcome = await applyIn(database.dialect, trx, target, command, call)
+      if (Object.keys(outcome.changes).length > 0) {
+        const action = outcome.created ? 'created' : actionOf(outcome.changes)
+        await recordUserChange(trx, target.tenantId, outcome.user.id, action, by, outcome.changes)
+      }
+      outcomes.push(outcome)
+    }
     await options.inTransaction?.(trx, outcomes)
     return outcomes
   })
+}
+
+export interface HrCommandsOptions {
+  /** Runs inside the transaction that commits the changes, after them. */
+  inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void>
+  /** The delivery-log entry of the webhook call, written in the same transaction. */
+  deliveryId?: string
+}
+
+/** What one call's commands share besides the target. */
+interface CallContext {
+  deliveryId: string | null
 }
 
 function applyIn(
@@ -310,6 +378,7 @@ function applyIn(
   trx: Tx,
   target: ProvisioningTarget,
   { kind, command }: HrCommand,
+  call: CallContext,
 ): Promise<ProvisioningOutcome> {
   switch (kind) {
     case 'add':
@@ -317,7 +386,19 @@ function applyIn(
     case 'modify':
       return modifyUserIn(dialect, trx, target, command)
     case 'terminate':
-      return terminateUserIn(dialect, trx, target, command)
+      return terminateUserIn(dialect, trx, target, command, call)
+  }
+}
+
+function safeguardOn(target: ProvisioningTarget): boolean {
+  return (target.terminationLimit ?? 0) > 0
+}
+
+function safeguardOf(target: ProvisioningTarget): SafeguardTarget {
+  return {
+    tenantId: target.tenantId,
+    destinationId: target.destinationId,
+    terminationLimit: target.terminationLimit ?? 0,
   }
 }
 
@@ -375,7 +456,8 @@ async function applyChanges(
   for (const [field, value] of Object.entries(changes) as Array<[keyof UserChanges, string | null]>) {
     if (value !== undefined && existing[field] !== value) Object.assign(patch, { [field]: value })
   }
-  if (Object.keys(patch).length === 0) return { user: toUser(existing), created: false, changed: false }
+  if (Object.keys(patch).length === 0)
+    return { user: toUser(existing), created: false, changed: false, changes: {} }
   if (patch.login_id !== undefined) patch.login_key = patch.login_id.toLowerCase()
   if (patch.email !== undefined) patch.email_key = patch.email.toLowerCase()
   patch.updated_at = new Date().toISOString()
@@ -385,7 +467,8 @@ async function applyChanges(
     .where('tenant_id', '=', existing.tenant_id)
     .where('id', '=', existing.id)
     .execute()
-  return { user: toUser({ ...existing, ...patch }), created: false, changed: true }
+  const after = { ...existing, ...patch }
+  return { user: toUser(after), created: false, changed: true, changes: diffUser(existing, after) }
 }
 
 function isLinked(row: UserTable, target: ProvisioningTarget, ref: EmployeeRef): boolean {

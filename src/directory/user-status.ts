@@ -5,6 +5,7 @@
 import { AppError } from '../errors.js'
 import type { Database, Tx } from '../storage/database.js'
 import type { UserTable } from '../storage/schema.js'
+import { type ChangeActor, recordUserChange } from './user-history.js'
 import { toUserDetails, type UserDetails } from './users.js'
 
 export type StatusAction = 'enable' | 'disable'
@@ -23,13 +24,14 @@ export interface StatusServices {
  * - enabling an active user or disabling a disabled one changes nothing.
  * 404 `User not found` for an unknown id or another tenant's user.
  *
- * @example await changeUserStatus(services, tenant.id, userId, 'disable')
+ * @example await changeUserStatus(services, tenant.id, userId, 'disable', { actor: 'cli' })
  */
 export async function changeUserStatus(
   services: StatusServices,
   tenantId: string,
   userId: string,
   action: StatusAction,
+  by: ChangeActor,
 ): Promise<UserDetails> {
   const { database } = services
   const user = await database.transaction(async (trx) => {
@@ -47,6 +49,9 @@ export async function changeUserStatus(
       .where('tenant_id', '=', tenantId)
       .where('id', '=', userId)
       .execute()
+    await recordUserChange(trx, tenantId, userId, action === 'enable' ? 'enabled' : 'disabled', by, {
+      status: { before: row.status, after: next },
+    })
     return { ...row, status: next, updated_at: updatedAt }
   })
   // This instance stops accepting a disabled account at once; the others within their re-check time.

@@ -7,6 +7,8 @@ import { keysetPage, MAX_LIMIT, type Page, type PageRequest } from '../lists/pag
 import { type Database, type Db, isUniqueViolation } from '../storage/database.js'
 import type { UserTable } from '../storage/schema.js'
 import { boundedText } from '../value-bounds.js'
+import { diffUser } from './user-changes.js'
+import { type ChangeActor, recordUserChange, SYSTEM_ACTOR } from './user-history.js'
 
 export type UserStatus = 'active' | 'terminated' | 'disabled'
 
@@ -87,6 +89,8 @@ export interface NewUser {
   admin?: boolean
   /** Required for service accounts and administrators (they sign in). */
   password?: string
+  /** Who creates it, for the user's history (default: the service itself). */
+  by?: ChangeActor
 }
 
 /**
@@ -128,7 +132,17 @@ export async function createUser(database: Database, tenantId: string, input: Ne
     updated_at: now,
   }
   try {
-    await database.transaction((trx) => trx.insertInto('users').values(row).execute())
+    await database.transaction(async (trx) => {
+      await trx.insertInto('users').values(row).execute()
+      await recordUserChange(
+        trx,
+        tenantId,
+        row.id,
+        'created',
+        input.by ?? SYSTEM_ACTOR,
+        diffUser(undefined, row),
+      )
+    })
   } catch (error) {
     if (isUniqueViolation(error))
       throw new AppError('conflict', { message: `A user with email ${email} already exists` })
@@ -235,20 +249,23 @@ export async function setPassword(
   tenantId: string,
   userId: string,
   password: string,
+  by: ChangeActor = SYSTEM_ACTOR,
 ): Promise<void> {
   if (password.length < 8)
     throw new AppError('bad_request', { message: 'password must be at least 8 characters' })
   boundedText('password', password, MAX_PASSWORD)
   const hash = await hashPassword(password)
-  const result = await database.transaction((trx) =>
-    trx
+  await database.transaction(async (trx) => {
+    const result = await trx
       .updateTable('users')
       .set({ password_hash: hash, updated_at: new Date().toISOString() })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', userId)
-      .executeTakeFirst(),
-  )
-  if (result.numUpdatedRows === 0n) throw new AppError('not_found', { message: 'User not found' })
+      .executeTakeFirst()
+    if (result.numUpdatedRows === 0n) throw new AppError('not_found', { message: 'User not found' })
+    // Named, never shown: the history says the password changed, not what to.
+    await recordUserChange(trx, tenantId, userId, 'password_changed', by, {})
+  })
 }
 
 /** Sets a user's status (disable or re-enable an account by hand). */
@@ -259,6 +276,12 @@ export async function setUserStatus(
   status: UserStatus,
 ): Promise<UserDetails> {
   return database.transaction(async (trx) => {
+    const before = await trx
+      .selectFrom('users')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .executeTakeFirst()
     const updated = await trx
       .updateTable('users')
       .set({ status, updated_at: new Date().toISOString() })
@@ -267,6 +290,7 @@ export async function setUserStatus(
       .returningAll()
       .executeTakeFirst()
     if (updated === undefined) throw new AppError('not_found', { message: 'User not found' })
+    await recordUserChange(trx, tenantId, userId, 'updated', SYSTEM_ACTOR, diffUser(before, updated))
     return toUserDetails(updated)
   })
 }

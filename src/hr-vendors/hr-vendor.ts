@@ -26,6 +26,8 @@ export interface SettingSpec {
   url?: true
   /** The values allowed, when the setting is a choice. */
   choices?: readonly string[]
+  /** A whole number within these bounds (written in decimal digits). */
+  integer?: { min: number; max: number }
   /** What applies when the setting is not set (shown as a placeholder). */
   default?: string
 }

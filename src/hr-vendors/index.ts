@@ -23,6 +23,9 @@ export const DESTINATION_TYPES = Object.keys(HR_VENDORS) as DestinationType[]
 /** Which user field becomes the login ID of the users a destination makes. */
 export type LoginIdSource = 'email' | 'employee_id'
 
+/** Terminations per destination and rolling hour when `termination_limit` is not set. */
+export const DEFAULT_TERMINATION_LIMIT = 20
+
 /** The settings every destination has, whatever its vendor. */
 export const COMMON_SETTINGS: readonly SettingSpec[] = [
   {
@@ -30,6 +33,20 @@ export const COMMON_SETTINGS: readonly SettingSpec[] = [
     description: "Which field becomes a new user's login ID",
     choices: ['email', 'employee_id'],
     default: 'email',
+  },
+  {
+    key: 'termination_limit',
+    description:
+      'Terminations allowed per rolling hour before further ones are held for an administrator (0 switches the safeguard off)',
+    integer: { min: 0, max: 100_000 },
+    default: String(DEFAULT_TERMINATION_LIMIT),
+  },
+  {
+    key: 'mode',
+    description:
+      'live changes users; dry-run answers as it would and records what it would have changed, changing nothing',
+    choices: ['live', 'dry-run'],
+    default: 'live',
   },
 ]
 

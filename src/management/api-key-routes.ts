@@ -7,7 +7,7 @@ import { createApiKey, MAX_KEY_NAME, pageApiKeys, parseDuration, revokeApiKey } 
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['API keys']
 
@@ -73,7 +73,7 @@ export function apiKeyRoutes(services: Services) {
           operationId: 'createApiKey',
           summary: 'Create an API key (the key is in this answer only)',
           body: NewApiKeyBody,
-          response: { 201: CreatedApiKey, ...errors(400) },
+          response: { 201: CreatedApiKey, ...changeErrors() },
         },
       },
       async (request, reply) => {
@@ -99,7 +99,7 @@ export function apiKeyRoutes(services: Services) {
       operationId,
       summary: 'Revoke an API key (it stops working at once here, within seconds everywhere)',
       params: IdParams,
-      response: { 200: Revoked, ...errors(404) },
+      response: { 200: Revoked, ...changeErrors(404) },
     })
     api.post('/apikeys/:id/revoke', { schema: revokeSchema('revokeApiKey') }, async (request) =>
       revoke(callerOf(request).tenant.id, request.params.id),

@@ -12,7 +12,7 @@ import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 import { TimeRangeQuery } from './time-range-query.js'
 
 const tags = ['Deliveries']
@@ -125,7 +125,7 @@ export function deliveryRoutes(services: Services) {
             },
             { additionalProperties: false },
           ),
-          response: { 200: PagedArray(DeliverySchema), ...errors(400) },
+          response: { 200: PagedArray(DeliverySchema), ...errors() },
         },
       },
       async (request, reply) => {
@@ -172,7 +172,7 @@ export function deliveryRoutes(services: Services) {
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Array(RefusedCountSchema), ...errors(400) },
+          response: { 200: Type.Array(RefusedCountSchema), ...errors() },
         },
       },
       async (request) =>
@@ -211,7 +211,7 @@ export function deliveryRoutes(services: Services) {
           description:
             'Answers 201 with the new delivery (its replay_of names the original) and what the webhook answered this time, success or not.',
           params: IdParams,
-          response: { 201: ReplaySchema, ...errors(400, 404) },
+          response: { 201: ReplaySchema, ...changeErrors(404) },
         },
       },
       async (request, reply) => {

@@ -14,7 +14,7 @@ import { DESTINATION_TYPES, HR_VENDORS, settingsSummary } from '../hr-vendors/in
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors } from './schemas.js'
+import { changeErrors, errors } from './schemas.js'
 
 const tags = ['Destinations']
 
@@ -118,7 +118,7 @@ export function destinationRoutes(services: Services) {
           operationId: 'createDestination',
           summary: 'Create a destination; the answer has the three URLs to give the HR system',
           body: NewDestinationBody,
-          response: { 201: DestinationSchema, ...errors(400) },
+          response: { 201: DestinationSchema, ...changeErrors() },
         },
       },
       async (request, reply) => {
@@ -141,7 +141,7 @@ export function destinationRoutes(services: Services) {
           summary: 'Rename, re-configure, enable or disable a destination',
           params: PluginParams,
           body: DestinationChangeBody,
-          response: { 200: DestinationSchema, ...errors(400, 404) },
+          response: { 200: DestinationSchema, ...changeErrors(404) },
         },
       },
       async (request) => {
@@ -169,7 +169,7 @@ export function destinationRoutes(services: Services) {
                 ? 'Accept calls on the URLs again'
                 : 'Answer 404 on the URLs (the users are kept)',
             params: PluginParams,
-            response: { 200: DestinationSchema, ...errors(404) },
+            response: { 200: DestinationSchema, ...changeErrors(404) },
           },
         },
         async (request) =>

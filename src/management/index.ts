@@ -2,16 +2,19 @@
 
 import swagger from '@fastify/swagger'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { publicOrigin } from '../config.js'
+import { auditChanges, MANAGEMENT_NAMING } from '../audit/audit-hook.js'
 import { readBodiesAsJson } from '../http/json-body.js'
 import type { Services } from '../services.js'
 import { apiKeyRoutes } from './api-key-routes.js'
+import { auditRoutes } from './audit-routes.js'
 import { deliveryRoutes } from './delivery-routes.js'
 import { destinationRoutes } from './destination-routes.js'
 import { authenticateAdministrator } from './guard.js'
+import { holdRoutes } from './hold-routes.js'
 import { requesterRoutes } from './requester-routes.js'
 import { supportRoutes } from './support-routes.js'
 import { ticketRoutes } from './ticket-routes.js'
+import { userHistoryRoutes } from './user-history-routes.js'
 import { userRoutes } from './user-routes.js'
 import { schemaErrorFormatter, validatorCompiler } from './validation.js'
 
@@ -24,6 +27,9 @@ const RESOURCES = [
   supportRoutes,
   ticketRoutes,
   deliveryRoutes,
+  holdRoutes,
+  userHistoryRoutes,
+  auditRoutes,
 ]
 
 /**
@@ -35,8 +41,12 @@ const RESOURCES = [
  */
 export function managementApi(services: Services, authenticate: (request: FastifyRequest) => Promise<void>) {
   return async function register(app: FastifyInstance): Promise<void> {
-    await app.register(swagger, { openapi: openapiBase(services) })
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+    await app.register(swagger, { openapi: openapiBase() })
+    app.get('/openapi.json', { schema: { hide: true } }, async (request) => ({
+      ...app.swagger(),
+      // The address the document was fetched from, so "try it" tools call the tenant the reader is on.
+      servers: [{ url: `${request.protocol}://${request.host}`, description: 'This address' }],
+    }))
 
     await app.register(async function secured(api: FastifyInstance): Promise<void> {
       // Schemas are checked only here: the webhooks validate their bodies by hand, with exact messages.
@@ -44,6 +54,7 @@ export function managementApi(services: Services, authenticate: (request: Fastif
       api.setSchemaErrorFormatter(schemaErrorFormatter)
       readEmptyBodyAsNone(api)
       api.addHook('onRequest', authenticateAdministrator(services, authenticate))
+      api.addHook('onSend', auditChanges(services, MANAGEMENT_NAMING))
       for (const resource of RESOURCES) await api.register(resource(services))
     })
   }
@@ -58,8 +69,7 @@ function readEmptyBodyAsNone(api: FastifyInstance): void {
   readBodiesAsJson(api, { emptyIsNone: true })
 }
 
-function openapiBase(services: Services) {
-  const url = publicOrigin(services.config, '{tenant}')
+function openapiBase() {
   return {
     openapi: '3.0.3',
     info: {
@@ -68,23 +78,28 @@ function openapiBase(services: Services) {
       description:
         'Administer one tenant: API keys, users and service accounts, provisioning destinations, support ' +
         'accounts and system, tickets, and the delivery log with replay. The tenant is the first label of ' +
-        'the host. Every call needs an API key of that tenant made with the Management API option.',
+        'the host. Every call needs an API key of that tenant made with the Management API option, sent in ' +
+        '`Authorization` in any of three forms (`Bearer <key>`, `ApiKey <key>`, the bare key), or a signed-in ' +
+        "administrator's console session.",
     },
-    servers: [
-      {
-        url,
-        ...(url.includes('{tenant}')
-          ? { variables: { tenant: { default: 'acme', description: 'The tenant name' } } }
-          : {}),
-      },
-    ],
     components: {
       securitySchemes: {
         managementKey: {
           type: 'http' as const,
           scheme: 'bearer',
-          description:
-            'An API key with the Management API option: `Authorization: Bearer <key>` (`ApiKey <key>` and the bare key work too)',
+          description: 'An API key with the Management API option: `Authorization: Bearer <key>`',
+        },
+        managementKeyApiKeyPrefix: {
+          type: 'apiKey' as const,
+          in: 'header' as const,
+          name: 'Authorization',
+          description: 'The same key as `Authorization: ApiKey <key>`',
+        },
+        managementKeyBare: {
+          type: 'apiKey' as const,
+          in: 'header' as const,
+          name: 'Authorization',
+          description: 'The same key alone: `Authorization: <key>`',
         },
         consoleSession: {
           type: 'apiKey' as const,
@@ -95,6 +110,11 @@ function openapiBase(services: Services) {
         },
       },
     },
-    security: [{ managementKey: [] }, { consoleSession: [] }] as Array<Record<string, string[]>>,
+    security: [
+      { managementKey: [] },
+      { managementKeyApiKeyPrefix: [] },
+      { managementKeyBare: [] },
+      { consoleSession: [] },
+    ] as Array<Record<string, string[]>>,
   }
 }

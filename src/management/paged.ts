@@ -48,3 +48,7 @@ export function sendPage<T>(request: FastifyRequest, reply: FastifyReply, page: 
   if (link !== undefined) reply.header('link', link)
   return page.items
 }
+
+/** The description of a paged list's operation, for the OpenAPI document. */
+export const PAGED_DESCRIPTION =
+  'Pages: the next page is in the `Link` header (`<…?cursor=…&limit=…>; rel="next"`), absent on the last page.'

@@ -8,7 +8,7 @@ import { addRequester, pageRequesters } from '../support/requesters.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Requesters']
 
@@ -59,7 +59,7 @@ export function requesterRoutes(services: Services) {
           operationId: 'addRequester',
           summary: 'Add a support account (adding an existing email again updates its name)',
           body: NewRequesterBody,
-          response: { 201: RequesterSchema, ...errors(400) },
+          response: { 201: RequesterSchema, ...changeErrors() },
         },
       },
       async (request, reply) => {

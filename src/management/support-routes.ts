@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Services } from '../services.js'
 import { configureSupport, supportView } from '../support/support-settings.js'
 import { callerOf } from './guard.js'
-import { errors } from './schemas.js'
+import { changeErrors, errors } from './schemas.js'
 
 const tags = ['Support']
 
@@ -57,7 +57,7 @@ export function supportRoutes(services: Services) {
           operationId: 'configureSupport',
           summary: 'Use the built-in support system or Zendesk',
           body: SupportBody,
-          response: { 200: SupportSchema, ...errors(400) },
+          response: { 200: SupportSchema, ...changeErrors() },
         },
       },
       async (request) =>

@@ -60,7 +60,7 @@ export function ticketRoutes(services: Services) {
             },
             { additionalProperties: false },
           ),
-          response: { 200: PagedArray(TicketSchema), ...errors(400) },
+          response: { 200: PagedArray(TicketSchema), ...errors() },
         },
       },
       async (request, reply) => {
@@ -83,7 +83,7 @@ export function ticketRoutes(services: Services) {
           operationId: 'getTicket',
           summary: 'One ticket by number, with its comments in order',
           params: Type.Object({ number: Type.Integer({ minimum: 1, maximum: MAX_TICKET_NUMBER }) }),
-          response: { 200: TicketWithComments, ...errors(400, 404) },
+          response: { 200: TicketWithComments, ...errors(404) },
         },
       },
       async (request) => getTicket(services.database.db, callerOf(request).tenant.id, request.params.number),

@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { principalName } from '../auth/authenticator.js'
 import { changeUserStatus } from '../directory/user-status.js'
 import {
   createUser,
@@ -17,7 +18,7 @@ import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { errors, Nullable } from './schemas.js'
+import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
 
@@ -121,7 +122,7 @@ export function userRoutes(services: Services) {
           description:
             'Filters combine. The next page is in the `Link` header (absent on the last page); follow it as it is.',
           querystring: UserQuery,
-          response: { 200: PagedArray(UserSchema), ...errors(400) },
+          response: { 200: PagedArray(UserSchema), ...errors() },
         },
       },
       async (request, reply) => {
@@ -162,7 +163,7 @@ export function userRoutes(services: Services) {
           operationId: 'createUser',
           summary: 'Create a user, a service account or a console administrator',
           body: NewUserBody,
-          response: { 201: UserSchema, ...errors(400, 409) },
+          response: { 201: UserSchema, ...changeErrors(409) },
         },
       },
       async (request, reply) => {
@@ -188,6 +189,7 @@ export function userRoutes(services: Services) {
           ...(body.last_name === undefined ? {} : { lastName: body.last_name }),
           ...(body.display_name === undefined ? {} : { displayName: body.display_name }),
           ...(body.password === undefined ? {} : { password: body.password }),
+          by: { actor: principalName(callerOf(request).principal) },
         })
         return reply.code(201).send(user)
       },
@@ -202,7 +204,7 @@ export function userRoutes(services: Services) {
           summary: "Set a service account's password (the old one stops working at once here)",
           params: IdParams,
           body: PasswordBody,
-          response: { 200: UserSchema, ...errors(400, 404) },
+          response: { 200: UserSchema, ...changeErrors(404) },
         },
       },
       async (request) => {
@@ -213,7 +215,9 @@ export function userRoutes(services: Services) {
             message: 'Only service accounts and administrators have a password',
           })
         }
-        await setPassword(database, tenantId, user.id, request.body.password)
+        await setPassword(database, tenantId, user.id, request.body.password, {
+          actor: principalName(callerOf(request).principal),
+        })
         services.authenticator.forget()
         return requireUser(tenantId, user.id)
       },
@@ -231,10 +235,15 @@ export function userRoutes(services: Services) {
                 ? 'Disable a user: it can no longer sign in (at once here, within seconds everywhere)'
                 : 'Enable a disabled user again (a user its HR system terminated is refused: only that HR system brings it back)',
             params: IdParams,
-            response: { 200: UserSchema, ...errors(400, 404) },
+            response: { 200: UserSchema, ...changeErrors(404) },
           },
         },
-        async (request) => changeUserStatus(services, callerOf(request).tenant.id, request.params.id, action),
+        async (request) => {
+          const { tenant, principal } = callerOf(request)
+          return changeUserStatus(services, tenant.id, request.params.id, action, {
+            actor: principalName(principal),
+          })
+        },
       )
     }
   }

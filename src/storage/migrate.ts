@@ -4,6 +4,8 @@ import type { Database } from './database.js'
 import * as initial from './migrations/001-initial.js'
 import * as authLimits from './migrations/002-auth-limits.js'
 import * as bodyNotesAndReadiness from './migrations/004-body-notes-and-readiness.js'
+import * as heldTerminations from './migrations/005-held-terminations.js'
+import * as userHistoryAndAudit from './migrations/006-user-history-and-audit.js'
 import * as listIndexes from './migrations/007-list-indexes.js'
 
 /** Migrations are listed in code (not read from disk) so the compiled and the tsx-run service agree. */
@@ -11,6 +13,8 @@ const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-auth-limits': authLimits,
   '004-body-notes-and-readiness': bodyNotesAndReadiness,
+  '005-held-terminations': heldTerminations,
+  '006-user-history-and-audit': userHistoryAndAudit,
   '007-list-indexes': listIndexes,
 }
 

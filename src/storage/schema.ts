@@ -154,6 +154,63 @@ export interface RefusedCallTable {
   refused: number
 }
 
+/** A termination an HR webhook applied: the mass-termination safeguard counts these per destination and rolling hour. */
+export interface HrTerminationTable {
+  id: string
+  tenant_id: string
+  destination_id: string
+  user_id: string
+  created_at: Timestamp
+}
+
+/** A termination the safeguard held: applied only when an administrator approves the destination's held changes. */
+export interface HeldChangeTable {
+  /** Time-ordered: approval applies them in this order. */
+  id: string
+  tenant_id: string
+  destination_id: string
+  user_id: string
+  company_id: string
+  employee_id: string
+  /** The delivery-log entry of the call that was held. */
+  delivery_id: string | null
+  /** Why it was held (over the limit, or behind other held changes). */
+  reason: string
+  created_at: Timestamp
+}
+
+/** One change to a user: what, by whom (an HR destination and its delivery, an administrator, a key, the CLI), before → after. */
+export interface UserHistoryTable {
+  /** Time-ordered: a user's history reads back in the order it happened. */
+  id: string
+  tenant_id: string
+  user_id: string
+  /** created, updated, terminated, reactivated, enabled, disabled, password_changed. */
+  action: string
+  /** `destination:<plugin_id>`, `api_key:<id>`, `console_admin:<user id>`, `cli`, or `system`. */
+  actor: string
+  /** For a change made by an HR webhook: its delivery-log entry. */
+  delivery_id: string | null
+  /** JSON `{"field":{"before":…,"after":…}}`; never a password or its hash. */
+  changes: string
+  created_at: Timestamp
+}
+
+/** One administrator's change (or sign-in): append-only, never updated or deleted through the product. */
+export interface AuditLogTable {
+  id: string
+  tenant_id: string
+  actor: string
+  action: string
+  /** What it acted on: an id, a plugin_id, an email. */
+  target: string | null
+  /** JSON of what was asked, secret-looking fields masked. */
+  details: string | null
+  client_address: string | null
+  request_id: string | null
+  created_at: Timestamp
+}
+
 export interface Schema {
   tenants: TenantTable
   api_keys: ApiKeyTable
@@ -167,4 +224,8 @@ export interface Schema {
   sessions: SessionTable
   readiness_probe: ReadinessProbeTable
   refused_calls: RefusedCallTable
+  hr_terminations: HrTerminationTable
+  held_changes: HeldChangeTable
+  user_history: UserHistoryTable
+  audit_log: AuditLogTable
 }

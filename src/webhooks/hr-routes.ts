@@ -5,17 +5,18 @@ import type { Config } from '../config.js'
 import { type ResolvedDestination, unsealSetting } from '../directory/destinations.js'
 import {
   applyHrCommands,
+  type HrCommandsOptions,
   type ProvisioningOutcome,
   type ProvisioningTarget,
   requireLinkedUser,
 } from '../directory/provisioning.js'
+import { describeChanges } from '../directory/user-changes.js'
 import { AppError } from '../errors.js'
 import { HR_ENDPOINTS, type HrEndpoint } from '../hr-vendors/hr-vendor.js'
 import type { AdapterContext } from '../hr-vendors/index.js'
 import { BODY_LIMIT } from '../http/body-limit.js'
 import { parseJsonBody } from '../http/json-body.js'
 import type { Services } from '../services.js'
-import type { Tx } from '../storage/database.js'
 import { requireStorable } from '../value-bounds.js'
 import type { JsonObject } from './fields.js'
 import { runWebhook, type WebhookAnswer, type WebhookCall, type WebhookResult } from './run-webhook.js'
@@ -28,6 +29,17 @@ import { webhookCall } from './webhook-call.js'
  */
 function userAnswer(outcomes: ProvisioningOutcome[]): WebhookAnswer {
   const [only] = outcomes
+  const held = outcomes.filter((outcome) => outcome.held !== undefined)
+  if (only !== undefined && held.length > 0) {
+    // A held termination changed nothing yet: 202, and the log says why and whom.
+    const applied = outcomes.filter((outcome) => outcome.held === undefined)
+    return {
+      status: 202,
+      body: applied.length === 0 ? { held: true } : { held: true, users: applied.map((o) => o.user) },
+      userId: (held[0] ?? only).user.id,
+      reason: held.map((o) => `${o.held} (user ${o.user.id})`).join('; '),
+    }
+  }
   const unchanged = outcomes.every((outcome) => !outcome.changed)
   return {
     status: outcomes.length > 0 && outcomes.every((outcome) => outcome.created) ? 201 : 200,
@@ -41,7 +53,12 @@ function userAnswer(outcomes: ProvisioningOutcome[]): WebhookAnswer {
 }
 
 function targetOf(destination: ResolvedDestination): ProvisioningTarget {
-  return { tenantId: destination.tenantId, destinationId: destination.id, loginId: destination.loginId }
+  return {
+    tenantId: destination.tenantId,
+    destinationId: destination.id,
+    loginId: destination.loginId,
+    terminationLimit: destination.terminationLimit,
+  }
 }
 
 /**
@@ -71,7 +88,7 @@ export async function provision(
   destination: ResolvedDestination,
   endpoint: HrEndpoint,
   body: JsonObject,
-  options: { inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void> } = {},
+  options: HrCommandsOptions = {},
 ): Promise<ProvisioningOutcome[]> {
   const context = adapterContext(services, destination)
   // After the adapter's own checks (required fields in order, their types and lengths), and before
@@ -102,13 +119,71 @@ export function runHrWebhook(
   destination: ResolvedDestination,
   endpoint: HrEndpoint,
 ): Promise<WebhookResult> {
-  return runWebhook(services.database, call, async (commit) =>
+  if (destination.dryRun)
+    return runWebhook(services.database, call, async () =>
+      dryRunAnswer(await dryRun(services, destination, endpoint, call.body)),
+    )
+  return runWebhook(services.database, call, async (commit, deliveryId) =>
     userAnswer(
       await provision(services, destination, endpoint, call.body, {
+        deliveryId,
         inTransaction: (trx, outcome) => commit(trx, userAnswer(outcome)),
       }),
     ),
   )
+}
+
+/** Thrown inside a dry run's transaction so that everything it wrote is rolled back. */
+class DryRunRollback extends Error {
+  constructor(readonly outcomes: ProvisioningOutcome[]) {
+    super('dry run: rolled back')
+  }
+}
+
+/**
+ * A call to a `mode=dry-run` destination: the same adapter, checks and domain change as a live call,
+ * in a transaction that is then rolled back, so the answer is what a live call would answer and no
+ * user changes. Nothing is kept for an Idempotency-Key either: the same key runs for real once live.
+ */
+async function dryRun(
+  services: Services,
+  destination: ResolvedDestination,
+  endpoint: HrEndpoint,
+  body: JsonObject,
+): Promise<ProvisioningOutcome[]> {
+  try {
+    await provision(services, destination, endpoint, body, {
+      inTransaction: async (_trx, outcomes) => {
+        throw new DryRunRollback(outcomes)
+      },
+    })
+  } catch (error) {
+    if (error instanceof DryRunRollback) return error.outcomes
+    throw error
+  }
+  throw new Error('a dry run committed: provision returned without rolling back')
+}
+
+/** The live answer plus `"dry_run":true`; the delivery log says what the call would have changed. */
+function dryRunAnswer(outcomes: ProvisioningOutcome[]): WebhookAnswer {
+  const live = userAnswer(outcomes)
+  const would = outcomes.map((outcome) => {
+    if (outcome.held !== undefined)
+      return `would hold the termination of user ${outcome.user.id} (${outcome.held})`
+    if (outcome.created) return `would create user ${outcome.user.email}: ${describeChanges(outcome.changes)}`
+    if (!outcome.changed) return `would change nothing for user ${outcome.user.id}`
+    return `would change user ${outcome.user.id}: ${describeChanges(outcome.changes)}`
+  })
+  const [only] = outcomes
+  // A user the dry run would create does not exist: the log entry names none.
+  const userId = only !== undefined && !only.created ? only.user.id : undefined
+  const { userId: _liveUserId, ...rest } = live
+  return {
+    ...rest,
+    body: { ...(live.body as object), dry_run: true },
+    ...(userId === undefined ? {} : { userId }),
+    reason: `dry run, nothing changed: ${would.join('; ')}`,
+  }
 }
 
 export function isHrEndpoint(endpoint: string): endpoint is HrEndpoint {

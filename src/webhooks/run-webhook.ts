@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks'
 import { type Principal, principalName } from '../auth/authenticator.js'
 import { recordDelivery } from '../deliveries/deliveries.js'
+import { newId } from '../ids.js'
 import { type Database, isUniqueViolation, type Tx } from '../storage/database.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import type { JsonObject } from './fields.js'
@@ -48,8 +49,11 @@ export type WebhookResult = WebhookAnswer & { deliveryId: string }
 export async function runWebhook(
   database: Database,
   call: WebhookCall,
-  work: (commit: CommitAnswer) => Promise<WebhookAnswer>,
+  work: (commit: CommitAnswer, deliveryId: string) => Promise<WebhookAnswer>,
 ): Promise<WebhookResult> {
+  // Known before the work runs, so what it changes can name the delivery that changed it. Every
+  // attempt that could use it before the last was rolled back.
+  const deliveryId = newId('dlv')
   // The destination is part of the request: the same key and body sent to two destinations are two requests.
   const target = call.destinationId === undefined ? call.endpoint : `${call.endpoint}@${call.destinationId}`
   const hash = call.idempotencyKey === null ? '' : requestHash(target, call.body)
@@ -62,7 +66,7 @@ export async function runWebhook(
           ...storedOutcome(stored.body),
           reason: 'Idempotency-Key repeat: answered as the first call, nothing changed',
         }
-        const deliveryId = await database.transaction((trx) => logDelivery(trx, call, answer))
+        await database.transaction((trx) => logDelivery(trx, call, answer, deliveryId))
         return { ...answer, deliveryId }
       }
     }
@@ -71,11 +75,12 @@ export async function runWebhook(
       if (call.idempotencyKey !== null && answer.status >= 200 && answer.status < 300) {
         await storeAnswer(trx, call.tenant.id, call.idempotencyKey, hash, answer)
       }
-      committedId = await logDelivery(trx, call, answer)
+      committedId = await logDelivery(trx, call, answer, deliveryId)
     }
     try {
-      const answer = await work(commit)
-      const deliveryId = committedId ?? (await database.transaction((trx) => logDelivery(trx, call, answer)))
+      const answer = await work(commit, deliveryId)
+      if (committedId === null)
+        await database.transaction((trx) => logDelivery(trx, call, answer, deliveryId))
       return { ...answer, deliveryId }
     } catch (error) {
       if (attempt === 0 && isUniqueViolation(error)) continue
@@ -95,12 +100,13 @@ function storedOutcome(body: unknown): Pick<WebhookAnswer, 'ticketNumber' | 'use
   }
 }
 
-function logDelivery(trx: Tx, call: WebhookCall, answer: WebhookAnswer): Promise<string> {
+function logDelivery(trx: Tx, call: WebhookCall, answer: WebhookAnswer, id: string): Promise<string> {
   const error =
     typeof answer.body === 'object' && answer.body !== null && 'error' in answer.body
       ? String(answer.body.error)
       : null
   return recordDelivery(trx, {
+    id,
     tenantId: call.tenant.id,
     endpoint: call.endpoint,
     destinationId: call.destinationId ?? null,

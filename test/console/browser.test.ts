@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium } from 'playwright-core'
 import { recordDelivery } from '../../src/deliveries/deliveries.js'
+import { createUser } from '../../src/directory/users.js'
 import { bambooEmployeeFixture, type FakeBambooHr, startFakeBambooHr } from '../fakes/fake-bamboohr.js'
 import { type SeededTenant, seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
 import { ADMIN_PASSWORD, addAdmin } from './console-helpers.js'
@@ -76,6 +77,11 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     await page.click('form[action="/console/administration/api-keys"] button[type=submit]')
     const key = (await page.textContent('[data-secret="api-key"]'))?.trim() ?? ''
     assert.match(key, /^oc_[A-Za-z0-9]{43}$/)
+    // Its Copy button puts the key on the clipboard (the console's one script, allowed by its CSP hash).
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin })
+    await page.click('button[data-copy="new-api-key"]')
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), key)
+    assert.equal((await page.textContent('button[data-copy="new-api-key"]'))?.trim(), 'Copied')
     await page.goto(`${origin}/console/administration/api-keys`)
     assert.ok(!(await page.content()).includes(key))
     assert.match((await page.textContent('table')) ?? '', /servicenow/)
@@ -175,6 +181,59 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     await page.waitForURL(/\/console\/login$/)
     await page.goto(`${origin}/console/users`)
     assert.match(page.url(), /\/console\/login$/)
+  })
+
+  it('fits 1280 px and 390 px wide: no page scrolls sideways, and tables fit their cards on a desktop', async () => {
+    // Long values, as real tenants have: a long email in the users table, a destination's long URLs.
+    const acme = await t.services.tenants.findByName('acme')
+    assert.ok(acme !== null)
+    await createUser(t.services.database, acme.id, {
+      email: 'firstname.middlename.lastname-with-a-long-suffix@subsidiary.acme-corporation.example.com',
+      firstName: 'Maximiliana',
+      lastName: 'Featherstonehaugh-Cholmondeley',
+    })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    page.setDefaultTimeout(10_000)
+    await page.goto(`${origin}/console/login`)
+    await page.fill('#email', adminEmail)
+    await page.fill('#password', ADMIN_PASSWORD)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/console\/administration\/api-keys$/)
+    await page.goto(`${origin}/console/administration/provisioning`)
+    const destination = await page.getAttribute('main table a', 'href')
+    assert.ok(destination !== null)
+    const pages = [
+      '/console/administration/api-keys',
+      '/console/administration/provisioning',
+      destination,
+      '/console/users',
+      '/console/support',
+      '/console/activity',
+    ]
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 })
+      for (const path of pages) {
+        await page.goto(`${origin}${path}`)
+        // A string, evaluated in the page: the test's TypeScript has no DOM types.
+        const fit = (await page.evaluate(`({
+          page: document.documentElement.scrollWidth,
+          viewport: window.innerWidth,
+          cards: [...document.querySelectorAll('section.card')].map((card) => card.scrollWidth - card.clientWidth),
+        })`)) as { page: number; viewport: number; cards: number[] }
+        const name = path.replaceAll('/', '_')
+        await page.screenshot({ path: `/tmp/console-${width}${name}.png`, fullPage: true })
+        assert.ok(fit.page <= fit.viewport, `${path} at ${width} px: the page is ${fit.page} px wide`)
+        // On a desktop every table fits its card; on a phone a wide table scrolls inside its card only.
+        if (width === 1280)
+          assert.deepEqual(
+            fit.cards.filter((extra) => extra > 0),
+            [],
+            `${path} at ${width} px`,
+          )
+      }
+    }
+    await context.close()
   })
 
   it('pages through 250 deliveries with Next and Previous, and filters the Activity tab', async () => {

@@ -15,6 +15,11 @@ import { addAdmin, getPage, postForm, signIn } from './console-helpers.js'
 
 const HOST = 'acme.localhost'
 
+/** A page without the console's own script (the Copy buttons'), to look for any other. */
+function withoutConsoleScript(body: string): string {
+  return body.replace(/<script>document\.addEventListener\('click'[\s\S]*?<\/script>/, '')
+}
+
 function suite(dialect: Dialect) {
   let t: TestApp
   let acme: SeededTenant
@@ -218,7 +223,7 @@ function suite(dialect: Dialect) {
       assert.ok(!generic.body.includes('name="client_id"'))
       const unknown = await page('/console/administration/provisioning/new?type=%3Cscript%3E')
       assert.equal(unknown.statusCode, 400)
-      assert.ok(!unknown.body.includes('<script>'))
+      assert.ok(!withoutConsoleScript(unknown.body).includes('<script>'))
     })
 
     it('edits a destination: name and settings, a secret kept when left empty and removed on request', async () => {
@@ -400,7 +405,7 @@ function suite(dialect: Dialect) {
       const one = await page(`/console/support/tickets/${number}`)
       assert.equal(one.statusCode, 200)
       assert.ok(one.body.includes('Cannot connect &lt;script&gt;x&lt;/script&gt;'))
-      assert.ok(!one.body.includes('<script>'))
+      assert.ok(!withoutConsoleScript(one.body).includes('<script>'))
       assert.equal((await page('/console/support/tickets/99999')).statusCode, 404)
       assert.equal((await page('/console/support/tickets/abc')).statusCode, 404)
     })

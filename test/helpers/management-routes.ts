@@ -227,6 +227,26 @@ export const MANAGEMENT_ROUTES: ManagementRoute[] = [
   },
 ]
 
+MANAGEMENT_ROUTES.push(
+  {
+    method: 'GET',
+    route: '/users/{id}/history',
+    prepare: async (services, _app, tenant) => ({
+      path: `/users/${(await someUser(services, tenant)).id}/history`,
+    }),
+  },
+  { method: 'GET', route: '/holds', prepare: async () => ({ path: '/holds' }) },
+  { method: 'GET', route: '/audit', prepare: async () => ({ path: '/audit' }) },
+  ...(['approve', 'reject'] as const).map((decision) => ({
+    method: 'POST' as const,
+    route: `/destinations/{pluginId}/holds/${decision}`,
+    prepare: async (services: Services, _app: FastifyInstance, tenant: SeededTenant) => {
+      const destination = await createDestination(services, tenant.tenant, { type: 'generic-hr', name: 'HR' })
+      return { path: `/destinations/${destination.plugin_id}/holds/${decision}` }
+    },
+  })),
+)
+
 const TENANT_TABLES = [
   'api_keys',
   'users',
@@ -236,6 +256,10 @@ const TENANT_TABLES = [
   'ticket_comments',
   'deliveries',
   'idempotency_keys',
+  'held_changes',
+  'hr_terminations',
+  'user_history',
+  'audit_log',
 ] as const
 
 /**

@@ -13,11 +13,19 @@
  */
 import { after, before, describe } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../../src/config.js'
-import type { Services } from '../../src/services.js'
-import type { Db, Dialect } from '../../src/storage/database.js'
+import { buildApp } from '../../src/app.js'
+import { type Config, loadConfig } from '../../src/config.js'
+import { createServices, type Services } from '../../src/services.js'
+import { type Db, type Dialect, openDatabase } from '../../src/storage/database.js'
 import { DIALECTS, postgresAvailable } from './databases.js'
-import { type SeededTenant, seedTenant, startTestApp, type TestApp } from './test-app.js'
+import {
+  buildLoggedApp,
+  type SeededTenant,
+  seedTenant,
+  startTestApp,
+  TEST_SECRET_KEY,
+  type TestApp,
+} from './test-app.js'
 
 const pgUp = await postgresAvailable()
 
@@ -30,6 +38,12 @@ export interface SuiteOptions {
   dialects?: Dialect[]
   /** Runs after the tenants are seeded, before the first test (make destinations, fakes, ...). */
   setup?: (suite: Suite) => Promise<unknown>
+}
+
+/** Another instance of the service over a suite's database. */
+export interface Instance {
+  readonly app: FastifyInstance
+  readonly services: Services
 }
 
 /** What a suite's tests use; every field is ready inside `it`, `before` and `after` hooks declared in the body. */
@@ -45,6 +59,18 @@ export interface Suite {
   /** The seeded `acme` and `other` tenants. */
   readonly acme: SeededTenant
   readonly other: SeededTenant
+  /**
+   * Another instance of the service over the suite's database, as a second server would run: its own
+   * connection and process state (caches, limits), the same rows. Its config is the suite's with
+   * `overrides`; it is closed with the suite.
+   */
+  instance(overrides?: Partial<Config>): Promise<Instance>
+  /**
+   * The suite's service (the same `services`) behind an app with the real logger at its most talkative
+   * (trace), written to `lines`: what a test needs to prove that no secret is ever logged. Closed with
+   * the suite.
+   */
+  loggedApp(): Promise<{ app: FastifyInstance; lines: string[] }>
 }
 
 /**
@@ -63,7 +89,7 @@ export function onEachDatabase(
   if (body === undefined) throw new Error('onEachDatabase needs a body')
   for (const dialect of options.dialects ?? DIALECTS) {
     describe(`${title} (${dialect})`, { skip: dialect === 'postgres' && !pgUp && 'no PostgreSQL' }, () => {
-      const suite = new RunningSuite(dialect)
+      const suite = new RunningSuite(dialect, options.config)
       before(async () => {
         suite.started = await startTestApp(dialect, options.config)
         for (const name of options.tenants ?? ['acme', 'other'])
@@ -71,6 +97,7 @@ export function onEachDatabase(
         await options.setup?.(suite)
       })
       after(async () => {
+        await suite.closeExtraApps()
         await suite.started?.close()
       })
       body(suite)
@@ -81,8 +108,13 @@ export function onEachDatabase(
 class RunningSuite implements Suite {
   started: TestApp | undefined
   readonly seeded = new Map<string, SeededTenant>()
+  /** Closes what instance() and loggedApp() made, before the suite's own app and database. */
+  private readonly closers: Array<() => Promise<void>> = []
 
-  constructor(readonly dialect: Dialect) {}
+  constructor(
+    readonly dialect: Dialect,
+    private readonly config: Partial<Config> = {},
+  ) {}
 
   get t(): TestApp {
     if (this.started === undefined)
@@ -108,5 +140,33 @@ class RunningSuite implements Suite {
   }
   get other(): SeededTenant {
     return this.tenant('other')
+  }
+
+  async instance(overrides: Partial<Config> = {}): Promise<Instance> {
+    const { url, pgSchema } = this.t.testDb
+    const database = openDatabase(url, pgSchema === undefined ? {} : { pgSchema })
+    const config = loadConfig(
+      {},
+      { databaseUrl: url, secretKey: () => TEST_SECRET_KEY, ...this.config, ...overrides },
+    )
+    const services = createServices(config, database)
+    const app = await buildApp(services, { logger: false }).catch(async (error: unknown) => {
+      await database.close()
+      throw error
+    })
+    this.closers.push(async () => {
+      await app.close()
+      await database.close()
+    })
+    await app.ready()
+    return { app, services }
+  }
+  async loggedApp(): Promise<{ app: FastifyInstance; lines: string[] }> {
+    const logged = await buildLoggedApp(this.services)
+    this.closers.push(() => logged.app.close())
+    return logged
+  }
+  async closeExtraApps(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) await close()
   }
 }

@@ -94,7 +94,7 @@ for (const dialect of DIALECTS) {
         [{ type: 'generic-hr', name: '  ' }, /^name is required/],
         [
           { type: 'generic-hr', name: 'x', settings: { client_id: 'a' } },
-          /^Unknown setting "client_id" for a generic-hr destination \(known: login_id\)$/,
+          /^Unknown setting "client_id" for a generic-hr destination \(known: login_id, termination_limit, mode\)$/,
         ],
         [
           { type: 'paylocity', name: 'x', settings: { colour: 'red' } },

@@ -1,19 +1,12 @@
 /** SPEC §5, ServiceNow: required fields, the requester, the ticket and its first comment, repeats, priorities. */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { after, before, describe, it } from 'node:test'
+import { it } from 'node:test'
 import { addRequester } from '../../src/support/requesters.js'
 import { getTicket } from '../../src/support/tickets.js'
-import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
 import { countRows } from '../helpers/rows.js'
-import {
-  post,
-  type SeededTenant,
-  seedTenant,
-  startTestApp,
-  type TestApp,
-  TICKETS,
-} from '../helpers/test-app.js'
+import { onEachDatabase } from '../helpers/suite.js'
+import { post, type SeededTenant, seedTenant, TICKETS } from '../helpers/test-app.js'
 
 const PATH = `${TICKETS}/servicenow`
 const INCIDENT = JSON.parse(
@@ -78,35 +71,27 @@ const PRIORITIES: Array<[unknown, string]> = [
   [{ level: 1 }, 'normal'],
 ]
 
-const pgUp = await postgresAvailable()
-
-for (const dialect of DIALECTS) {
-  describe(`ServiceNow webhook (${dialect})`, {
-    skip: dialect === 'postgres' && !pgUp && 'no PostgreSQL',
-  }, () => {
-    let t: TestApp
-    let acme: SeededTenant
+onEachDatabase(
+  'ServiceNow webhook',
+  {
+    tenants: ['acme'],
+    setup: (s) => addRequester(s.services.database, s.acme.tenant.id, INCIDENT_REQUESTER, 'John Doe'),
+  },
+  (s) => {
     let tenantCount = 0
-    before(async () => {
-      t = await startTestApp(dialect)
-      acme = await seedTenant(t.services, 'acme')
-      await addRequester(t.services.database, acme.tenant.id, INCIDENT_REQUESTER, 'John Doe')
-    })
-    after(() => t.close())
-
     /** A tenant of its own, for tests that count tickets from 1. */
     async function freshTenant(): Promise<SeededTenant> {
       tenantCount += 1
-      const tenant = await seedTenant(t.services, `sn${tenantCount}`)
-      await addRequester(t.services.database, tenant.tenant.id, INCIDENT_REQUESTER, null)
+      const tenant = await seedTenant(s.services, `sn${tenantCount}`)
+      await addRequester(s.services.database, tenant.tenant.id, INCIDENT_REQUESTER, null)
       return tenant
     }
 
     const send = (tenant: SeededTenant, body: unknown) =>
-      post(t.app, PATH, { host: tenant.host, auth: tenant.key, body })
+      post(s.app, PATH, { host: tenant.host, auth: tenant.key, body })
 
     it('checks requester_email then short_description, with the exact messages, and creates nothing', async () => {
-      const r = acme.requester
+      const r = s.acme.requester
       const cases: Array<[Record<string, unknown>, string]> = [
         [{}, 'requester_email is a required field'],
         [{ description: 5 }, 'requester_email is a required field'],
@@ -138,33 +123,33 @@ for (const dialect of DIALECTS) {
           'description must be a string',
         ],
       ]
-      const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
+      const before = await countRows(s.db, 'tickets', s.acme.tenant.id)
       for (const [body, message] of cases) {
-        const res = await send(acme, body)
+        const res = await send(s.acme, body)
         assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`)
         assert.equal(res.body, JSON.stringify({ error: message }), JSON.stringify(body))
       }
-      assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+      assert.equal(await countRows(s.db, 'tickets', s.acme.tenant.id), before)
     })
 
     it('refuses a requester who is not a support account of the tenant, and compares emails without case', async () => {
-      const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
-      const unknown = await send(acme, {
+      const before = await countRows(s.db, 'tickets', s.acme.tenant.id)
+      const unknown = await send(s.acme, {
         ...INCIDENT,
         requester_email: 'nobody@optimalidm.com',
         sys_id: 'unknown-1',
       })
       assert.equal(unknown.statusCode, 400)
       assert.equal(unknown.body, '{"error":"Requestor email was not found in Zendesk"}')
-      assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+      assert.equal(await countRows(s.db, 'tickets', s.acme.tenant.id), before)
 
-      const upper = await send(acme, {
-        requester_email: `  ${acme.requester.toUpperCase()} `,
+      const upper = await send(s.acme, {
+        requester_email: `  ${s.acme.requester.toUpperCase()} `,
         short_description: 'Case',
       })
       assert.equal(upper.statusCode, 201, upper.body)
-      const ticket = await getTicket(t.services.database.db, acme.tenant.id, upper.json().ticket)
-      assert.equal(ticket.requester_email, acme.requester.toUpperCase())
+      const ticket = await getTicket(s.db, s.acme.tenant.id, upper.json().ticket)
+      assert.equal(ticket.requester_email, s.acme.requester.toUpperCase())
     })
 
     it('creates the ticket: 201 {"ticket":N}, readable with subject, priority, requester, sys_id and the first comment', async () => {
@@ -173,7 +158,7 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 201, res.body)
       assert.equal(res.body, '{"ticket":1}')
       assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
-      const ticket = await getTicket(t.services.database.db, tenant.tenant.id, 1)
+      const ticket = await getTicket(s.db, tenant.tenant.id, 1)
       assert.equal(ticket.ticket, 1)
       assert.equal(ticket.subject, 'Test Ticket')
       assert.equal(ticket.priority, 'high')
@@ -187,7 +172,7 @@ for (const dialect of DIALECTS) {
 
     it('answers a repeat of the same sys_id 200 with the same number; changed fields become a comment', async () => {
       const tenant = await freshTenant()
-      const { db } = t.services.database
+      const { db } = s
       const first = await send(tenant, INCIDENT)
       assert.equal(first.statusCode, 201, first.body)
       const number = first.json().ticket
@@ -240,7 +225,7 @@ for (const dialect of DIALECTS) {
 
     it('finds a repeat by number when there is no sys_id; the number is then the external id', async () => {
       const tenant = await freshTenant()
-      const { db } = t.services.database
+      const { db } = s
       const incident = {
         requester_email: INCIDENT_REQUESTER,
         short_description: 'No sys_id',
@@ -270,7 +255,7 @@ for (const dialect of DIALECTS) {
         numbers.push(res.json().ticket)
       }
       assert.deepEqual(numbers, [1, 2, 3, 4])
-      const ticket = await getTicket(t.services.database.db, tenant.tenant.id, 1)
+      const ticket = await getTicket(s.db, tenant.tenant.id, 1)
       assert.equal(ticket.external_id, null)
       assert.equal(ticket.priority, 'normal')
       // With neither a description nor other fields, the subject is the comment.
@@ -293,9 +278,9 @@ for (const dialect of DIALECTS) {
         text: 'plain "quoted"',
         empty: '',
       }
-      const res = await send(acme, body)
+      const res = await send(s.acme, body)
       assert.equal(res.statusCode, 201, res.body)
-      const ticket = await getTicket(t.services.database.db, acme.tenant.id, res.json().ticket)
+      const ticket = await getTicket(s.db, s.acme.tenant.id, res.json().ticket)
       assert.deepEqual(
         ticket.comments?.map((comment) => comment.body),
         [
@@ -313,11 +298,15 @@ for (const dialect of DIALECTS) {
     })
 
     it('maps priorities of every shape, any case; unknown ones are normal and still in the comment', async () => {
-      const { db } = t.services.database
+      const { db } = s
       for (const [priority, expected] of PRIORITIES) {
-        const res = await send(acme, { requester_email: acme.requester, short_description: 'P', priority })
+        const res = await send(s.acme, {
+          requester_email: s.acme.requester,
+          short_description: 'P',
+          priority,
+        })
         assert.equal(res.statusCode, 201, `${JSON.stringify(priority)}: ${res.body}`)
-        const ticket = await getTicket(db, acme.tenant.id, res.json().ticket)
+        const ticket = await getTicket(db, s.acme.tenant.id, res.json().ticket)
         assert.equal(ticket.priority, expected, JSON.stringify(priority))
         const line = `priority: ${typeof priority === 'string' ? priority : JSON.stringify(priority)}`
         assert.deepEqual(
@@ -326,8 +315,11 @@ for (const dialect of DIALECTS) {
           JSON.stringify(priority),
         )
       }
-      const absent = await send(acme, { requester_email: acme.requester, short_description: 'No priority' })
-      assert.equal((await getTicket(db, acme.tenant.id, absent.json().ticket)).priority, 'normal')
+      const absent = await send(s.acme, {
+        requester_email: s.acme.requester,
+        short_description: 'No priority',
+      })
+      assert.equal((await getTicket(db, s.acme.tenant.id, absent.json().ticket)).priority, 'normal')
     })
-  })
-}
+  },
+)

@@ -1,19 +1,12 @@
 /** SPEC §4 on both TICKETS webhooks: bodies that are not JSON objects, the size limit, content types, X-Request-Id. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { BODY_LIMIT } from '../../src/app.js'
 import { addRequester } from '../../src/support/requesters.js'
 import { uniqueAddress } from '../helpers/client-address.js'
-import { DIALECTS, postgresAvailable } from '../helpers/databases.js'
 import { countRows } from '../helpers/rows.js'
-import {
-  post,
-  type SeededTenant,
-  seedTenant,
-  startTestApp,
-  type TestApp,
-  TICKETS,
-} from '../helpers/test-app.js'
+import { onEachDatabase } from '../helpers/suite.js'
+import { post, TICKETS } from '../helpers/test-app.js'
 
 const NOT_OBJECT = '{"error":"Request body must be a JSON object"}'
 const TOO_LARGE = '{"error":"Request body too large"}'
@@ -24,7 +17,7 @@ const ROUTES = [
   { name: 'createticket', path: `${TICKETS}/createticket` },
 ]
 
-/** A body each route accepts (the requester is made in before()). */
+/** A body each route accepts (the requester is made in the suite's setup). */
 function validBody(route: string): Record<string, unknown> {
   return route === 'servicenow'
     ? { requester_email: 'wire@acme.example.com', short_description: 'Wire' }
@@ -39,23 +32,17 @@ function bodyOfSize(valid: Record<string, unknown>, size: number): string {
   return text
 }
 
-const pgUp = await postgresAvailable()
-
-for (const dialect of DIALECTS) {
-  describe(`wire rules (${dialect})`, { skip: dialect === 'postgres' && !pgUp && 'no PostgreSQL' }, () => {
-    let t: TestApp
-    let acme: SeededTenant
-    before(async () => {
-      t = await startTestApp(dialect)
-      acme = await seedTenant(t.services, 'acme')
-      await addRequester(t.services.database, acme.tenant.id, 'wire@acme.example.com', null)
-    })
-    after(() => t.close())
-
+onEachDatabase(
+  'wire rules',
+  {
+    tenants: ['acme'],
+    setup: (s) => addRequester(s.services.database, s.acme.tenant.id, 'wire@acme.example.com', null),
+  },
+  (s) => {
     for (const route of ROUTES) {
       describe(route.name, () => {
         it('answers a body that is not a JSON object 400, and creates nothing', async () => {
-          const before = await countRows(t.services.database.db, 'tickets', acme.tenant.id)
+          const before = await countRows(s.db, 'tickets', s.acme.tenant.id)
           for (const raw of [
             '{',
             '{"title":}',
@@ -69,33 +56,33 @@ for (const dialect of DIALECTS) {
             '   ',
             '{} {}',
           ]) {
-            const res = await post(t.app, route.path, { host: acme.host, auth: acme.key, raw })
+            const res = await post(s.app, route.path, { host: s.acme.host, auth: s.acme.key, raw })
             assert.equal(res.statusCode, 400, `${JSON.stringify(raw)}: ${res.body}`)
             assert.equal(res.body, NOT_OBJECT, JSON.stringify(raw))
             assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
           }
-          assert.equal(await countRows(t.services.database.db, 'tickets', acme.tenant.id), before)
+          assert.equal(await countRows(s.db, 'tickets', s.acme.tenant.id), before)
         })
 
         it('answers a body over 1 MiB 413, and takes one of exactly 1 MiB', async () => {
           assert.equal(BODY_LIMIT, 1024 * 1024)
-          const over = await post(t.app, route.path, {
-            host: acme.host,
-            auth: acme.key,
+          const over = await post(s.app, route.path, {
+            host: s.acme.host,
+            auth: s.acme.key,
             raw: bodyOfSize(validBody(route.name), BODY_LIMIT + 1),
           })
           assert.equal(over.statusCode, 413, over.body)
           assert.equal(over.body, TOO_LARGE)
-          const huge = await post(t.app, route.path, {
-            host: acme.host,
-            auth: acme.key,
+          const huge = await post(s.app, route.path, {
+            host: s.acme.host,
+            auth: s.acme.key,
             raw: bodyOfSize(validBody(route.name), 3 * BODY_LIMIT),
           })
           assert.equal(huge.statusCode, 413)
           assert.equal(huge.body, TOO_LARGE)
-          const exact = await post(t.app, route.path, {
-            host: acme.host,
-            auth: acme.key,
+          const exact = await post(s.app, route.path, {
+            host: s.acme.host,
+            auth: s.acme.key,
             raw: bodyOfSize(validBody(route.name), BODY_LIMIT),
           })
           assert.equal(exact.statusCode, 201, exact.body)
@@ -111,12 +98,12 @@ for (const dialect of DIALECTS) {
             'application/scim+json; charset=utf-8',
             undefined,
           ]) {
-            const res = await t.app.inject({
+            const res = await s.app.inject({
               method: 'POST',
               url: route.path,
               headers: {
-                host: acme.host,
-                authorization: acme.key,
+                host: s.acme.host,
+                authorization: s.acme.key,
                 ...(type === undefined ? {} : { 'content-type': type }),
               },
               payload: JSON.stringify(validBody(route.name)),
@@ -126,10 +113,10 @@ for (const dialect of DIALECTS) {
             assert.equal(typeof res.json().ticket, 'number')
           }
           // No content type and no body: still the JSON-object rule.
-          const empty = await t.app.inject({
+          const empty = await s.app.inject({
             method: 'POST',
             url: route.path,
-            headers: { host: acme.host, authorization: acme.key },
+            headers: { host: s.acme.host, authorization: s.acme.key },
           })
           assert.equal(empty.statusCode, 400)
           assert.equal(empty.body, NOT_OBJECT)
@@ -142,30 +129,30 @@ for (const dialect of DIALECTS) {
       /** One request of each outcome, all with the given X-Request-Id (or none). */
       async function everyOutcome(requestId: string | undefined) {
         const headers: Record<string, string> = requestId === undefined ? {} : { 'x-request-id': requestId }
-        const common = { host: acme.host, headers }
+        const common = { host: s.acme.host, headers }
         return {
-          201: await post(t.app, path, { ...common, auth: acme.key, body: validBody('createticket') }),
-          400: await post(t.app, path, { ...common, auth: acme.key, body: {} }),
-          401: await post(t.app, path, { ...common, auth: 'nope', body: {}, remoteAddress: uniqueAddress() }),
-          '401 unknown tenant': await post(t.app, path, {
+          201: await post(s.app, path, { ...common, auth: s.acme.key, body: validBody('createticket') }),
+          400: await post(s.app, path, { ...common, auth: s.acme.key, body: {} }),
+          401: await post(s.app, path, { ...common, auth: 'nope', body: {}, remoteAddress: uniqueAddress() }),
+          '401 unknown tenant': await post(s.app, path, {
             ...common,
             host: 'nosuch.localhost',
-            auth: acme.key,
+            auth: s.acme.key,
             remoteAddress: uniqueAddress(),
           }),
-          404: await post(t.app, `${TICKETS}/nosuchwebhook`, { ...common, auth: acme.key, body: {} }),
-          413: await post(t.app, path, { ...common, auth: acme.key, raw: 'x'.repeat(BODY_LIMIT + 10) }),
-          healthz: await t.app.inject({ method: 'GET', url: '/healthz', headers }),
+          404: await post(s.app, `${TICKETS}/nosuchwebhook`, { ...common, auth: s.acme.key, body: {} }),
+          413: await post(s.app, path, { ...common, auth: s.acme.key, raw: 'x'.repeat(BODY_LIMIT + 10) }),
+          healthz: await s.app.inject({ method: 'GET', url: '/healthz', headers }),
           // The same rule off the webhooks: the Management API and the console answer with it too.
-          '200 management API': await t.app.inject({
+          '200 management API': await s.app.inject({
             method: 'GET',
             url: '/v5.0/mgmt/api/v1.0/apikeys',
-            headers: { ...headers, host: acme.host, authorization: `Bearer ${acme.key}` },
+            headers: { ...headers, host: s.acme.host, authorization: `Bearer ${s.acme.key}` },
           }),
-          '200 console': await t.app.inject({
+          '200 console': await s.app.inject({
             method: 'GET',
             url: '/console/login',
-            headers: { ...headers, host: acme.host },
+            headers: { ...headers, host: s.acme.host },
           }),
           429: await blocked(headers),
         }
@@ -174,8 +161,9 @@ for (const dialect of DIALECTS) {
       /** A 429: one address shut out by 31 failures, then asking once more. */
       async function blocked(headers: Record<string, string>) {
         const remoteAddress = uniqueAddress()
-        for (let i = 0; i < 31; i++) await post(t.app, path, { host: acme.host, auth: 'nope', remoteAddress })
-        return post(t.app, path, { host: acme.host, auth: acme.key, body: {}, headers, remoteAddress })
+        for (let i = 0; i < 31; i++)
+          await post(s.app, path, { host: s.acme.host, auth: 'nope', remoteAddress })
+        return post(s.app, path, { host: s.acme.host, auth: s.acme.key, body: {}, headers, remoteAddress })
       }
 
       it('echoes a sane one on every response', async () => {
@@ -213,5 +201,5 @@ for (const dialect of DIALECTS) {
         }
       })
     })
-  })
-}
+  },
+)
