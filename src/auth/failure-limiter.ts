@@ -41,6 +41,9 @@ export function accountKey(tenantId: string, email: string): string {
   return digest(`${tenantId}\0${email.trim().toLowerCase()}`)
 }
 
+/** The key of requests whose connection is already gone (no peer address left to count). */
+export const GONE_CLIENT = 'gone-client'
+
 /**
  * Who the address limit counts: an IPv4 address (also when IPv4-mapped), or the /64 network of an IPv6
  * address. An IPv6 client is handed a /64 and may use any address in it, so counting per address would
@@ -48,7 +51,11 @@ export function accountKey(tenantId: string, email: string): string {
  *
  * @example clientKey('2001:db8:1:2::7') // '2001:db8:1:2::/64'
  */
-export function clientKey(address: string): string {
+export function clientKey(address: string | undefined): string {
+  // Node forgets a connection's peer once it is closed, so a request whose client broke its framing
+  // (an invalid chunk after the headers) or hung up reaches the hooks without an address (`request.ip`
+  // is then undefined, whatever its type says). Such requests share one key instead of throwing.
+  if (address === undefined || address === '') return GONE_CLIENT
   const ip = address.toLowerCase().split('%')[0] ?? ''
   if (isIPv4(ip)) return ip
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(ip)?.[1]

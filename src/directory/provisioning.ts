@@ -107,15 +107,19 @@ async function addUserIn(
   const email = checkEmail(command.email)
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : email
   // One read finds the linked user and anyone holding this email or login ID.
-  const find = dialect === 'postgres' ? findHoldersForUpdate : findHolders
-  const rows = await find(trx, {
+  const holders: HolderQuery = {
     tenantId: target.tenantId,
     destinationId: target.destinationId,
     companyId: command.ref.companyId,
     employeeId: command.ref.employeeId,
     emailKey: email.toLowerCase(),
     loginKey: loginId.toLowerCase(),
-  })
+  }
+  let rows = await findHolders(trx, holders)
+  // On PostgreSQL rows that will be changed are read again, locked. A new employee (no rows) has
+  // nothing to lock: a concurrent add of the same one meets the unique indexes and runWebhook runs
+  // the loser again. So the common case reads without a lock, outside any open transaction.
+  if (dialect === 'postgres' && rows.length > 0) rows = await findHoldersForUpdate(trx, holders)
   const existing = rows.find((row) => isLinked(row, target, command.ref))
   const clash = describeClash(rows, existing?.id ?? null, email, loginId)
   if (clash !== null) throw new AppError('user_create_failed', { reason: clash })

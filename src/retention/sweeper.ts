@@ -28,11 +28,15 @@ export function retentionRules(
     // The delivery log with its stored request bodies: most of the database.
     { table: 'deliveries', timeColumn: 'created_at', days: config.deliveryRetentionDays },
     { table: 'audit_log', timeColumn: 'created_at', days: config.auditRetentionDays },
+    // A user's history is an administrator's record like the audit log, and kept as long.
+    { table: 'user_history', timeColumn: 'created_at', days: config.auditRetentionDays },
+    // A held termination nobody decided on goes with the delivery that brought it.
+    { table: 'held_changes', timeColumn: 'created_at', days: config.deliveryRetentionDays },
+    // The safeguard counts terminations of the last hour; a day later a row counts for nothing.
+    { table: 'hr_terminations', timeColumn: 'created_at', days: 1 },
     // A repeated Idempotency-Key is honoured for 24 hours; a day later its record is useless.
     { table: 'idempotency_keys', timeColumn: 'created_at', days: 2 },
     { table: 'sessions', timeColumn: 'expires_at', days: 0 },
-    // The mass-termination safeguard counts the last hour's terminations; older ones count for nothing.
-    { table: 'hr_terminations', timeColumn: 'created_at', days: 2 },
   ]
 }
 

@@ -7,6 +7,7 @@ import * as bodyNotesAndReadiness from './migrations/004-body-notes-and-readines
 import * as heldTerminations from './migrations/005-held-terminations.js'
 import * as userHistoryAndAudit from './migrations/006-user-history-and-audit.js'
 import * as listIndexes from './migrations/007-list-indexes.js'
+import * as retentionIndexes from './migrations/009-retention-indexes.js'
 
 /** Migrations are listed in code (not read from disk) so the compiled and the tsx-run service agree. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '005-held-terminations': heldTerminations,
   '006-user-history-and-audit': userHistoryAndAudit,
   '007-list-indexes': listIndexes,
+  '009-retention-indexes': retentionIndexes,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -214,6 +214,22 @@ describe('/readyz on PostgreSQL', { skip: !pgUp && 'no PostgreSQL' }, () => {
     await eventually(app, 200)
     assert.equal((await ticket(app, acme)).statusCode, 201)
   })
+
+  it('recovers when the read-only setting is reset while its sessions stay open (nothing reconnects them)', async () => {
+    await eventually(app, 200)
+    await admin.query(`alter role ${role} set default_transaction_read_only = on`)
+    await reconnect()
+    try {
+      await eventually(app, 503)
+      assert.equal((await ticket(app, acme)).statusCode, 503)
+    } finally {
+      // Only sessions opened from now on are writable; the pool's open ones stay read-only for life,
+      // and /readyz polled every 100 ms keeps them busy.
+      await admin.query(`alter role ${role} reset default_transaction_read_only`)
+    }
+    await eventually(app, 200)
+    for (let i = 0; i < 3; i++) assert.equal((await ticket(app, acme)).statusCode, 201)
+  })
 })
 
 describe('Readiness probe rate', () => {

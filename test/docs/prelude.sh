@@ -1,10 +1,14 @@
 # Sourced before every doc block (test/docs/docs-blocks.test.ts): what a reader's machine has, made testable.
 
-# `npx optimalcloud` runs the CLI from source, so the test needs no build.
+# `npx optimalcloud` runs the CLI the test runner built (dist/), or from source when a test file runs alone.
 npx() {
   if [ "$1" = optimalcloud ]; then
     shift
-    node --import tsx "$OC_ROOT/src/cli.ts" "$@"
+    if [ "$OC_TEST_CLI" = dist ]; then
+      node --enable-source-maps "$OC_ROOT/dist/cli.js" "$@"
+    else
+      node --import tsx "$OC_ROOT/src/cli.ts" "$@"
+    fi
   else
     command npx "$@"
   fi

@@ -11,7 +11,14 @@ import { freshDatabase, PG_URL } from './databases.js'
 
 /** The repository root: the CLI runs from there, as `npx optimalcloud` would. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CLI = ['--import', 'tsx', 'src/cli.ts']
+/**
+ * How a child process runs `optimalcloud`: the build in dist/ when the test runner made it (it sets
+ * OC_TEST_CLI=dist after building), else the source through tsx (a test file run on its own).
+ */
+export const CLI =
+  process.env.OC_TEST_CLI === 'dist'
+    ? ['--enable-source-maps', 'dist/cli.js']
+    : ['--import', 'tsx', 'src/cli.ts']
 
 export type Env = Record<string, string | undefined>
 
@@ -51,8 +58,8 @@ export async function runCli(
   }
 }
 
-// Each CLI process costs most of a second of CPU (tsx hooks load every module): a few at a time keep
-// two cores busy without starving the server under test.
+// Each CLI process costs a third of a second of CPU from dist/ (most of a second through tsx): a few at
+// a time keep two cores busy without starving the server under test.
 const MAX_RUNNING = 3
 let running = 0
 const waiting: Array<() => void> = []

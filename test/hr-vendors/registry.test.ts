@@ -14,6 +14,7 @@ import {
   settingsOf,
 } from '../../src/hr-vendors/index.js'
 import { addAdmin, getPage, signIn } from '../console/console-helpers.js'
+import { CLI, ROOT } from '../helpers/cli.js'
 import { as } from '../helpers/management-routes.js'
 import { onEachDatabase } from '../helpers/suite.js'
 
@@ -45,13 +46,10 @@ it('every vendor is well formed: its type is its key, settings unique and not co
 })
 
 it("the CLI's help names every type and every vendor's settings", () => {
-  const help = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli.ts', 'destination', 'create', '--help'],
-    {
-      encoding: 'utf8',
-    },
-  ).stdout.replace(/\s+/g, ' ')
+  const help = spawnSync(process.execPath, [...CLI, 'destination', 'create', '--help'], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  }).stdout.replace(/\s+/g, ' ')
   for (const vendor of Object.values(HR_VENDORS)) {
     assert.ok(help.includes(vendor.type), vendor.type)
     for (const spec of vendor.settings) assert.ok(help.includes(spec.key), `${vendor.type}.${spec.key}`)

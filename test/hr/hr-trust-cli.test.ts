@@ -87,7 +87,7 @@ for (const dialect of DIALECTS) {
       const paged = await runCli(['hold', 'list', '--tenant', 'acme', '--limit', '1', '--json'], { env })
       assert.equal(paged.code, 0, paged.stderr)
       assert.equal((JSON.parse(paged.stdout) as Row[]).length, 1)
-      assert.match(paged.stderr, /More remain: add --cursor \S+/)
+      assert.match(paged.stderr, /More rows remain: run again with --cursor \S+ \(or --all for every row\)/)
     })
 
     it('hold approve applies them: {"applied":2}; user history then shows the termination by the CLI', async () => {

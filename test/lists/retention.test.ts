@@ -74,9 +74,11 @@ describe('retention settings', () => {
       [
         ['deliveries', 7],
         ['audit_log', 730],
+        ['user_history', 730],
+        ['held_changes', 7],
+        ['hr_terminations', 1],
         ['idempotency_keys', 2],
         ['sessions', 0],
-        ['hr_terminations', 2],
       ],
     )
   })
@@ -127,6 +129,80 @@ onEachDatabase('retention', (s) => {
       retentionRules({ deliveryRetentionDays: 30, auditRetentionDays: 365 }),
     )
     assert.equal(again.deliveries, 0)
+  })
+
+  it('deletes audit records, user history, undecided held terminations and counted terminations past their windows, and keeps newer ones', async () => {
+    const tenantId = s.acme.tenant.id
+    const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString()
+    /** One row of each table, `days` old; `tag` marks the row's id. */
+    const rowsAged = async (tag: string, days: number) => {
+      const at = daysAgo(days)
+      const id = `${tag}-${days}`
+      await s.services.database.transaction(async (trx) => {
+        await trx
+          .insertInto('audit_log')
+          .values({
+            id,
+            tenant_id: tenantId,
+            actor: 'cli',
+            action: 'apikey.create',
+            target: null,
+            details: null,
+            client_address: null,
+            request_id: null,
+            created_at: at,
+          })
+          .execute()
+        await trx
+          .insertInto('user_history')
+          .values({
+            id,
+            tenant_id: tenantId,
+            user_id: 'u',
+            action: 'modify',
+            actor: 'cli',
+            delivery_id: null,
+            changes: '{}',
+            created_at: at,
+          })
+          .execute()
+        await trx
+          .insertInto('held_changes')
+          .values({
+            id,
+            tenant_id: tenantId,
+            destination_id: 'd',
+            user_id: 'u',
+            company_id: 'c',
+            employee_id: 'e',
+            delivery_id: null,
+            reason: 'limit',
+            created_at: at,
+          })
+          .execute()
+        await trx
+          .insertInto('hr_terminations')
+          .values({ id, tenant_id: tenantId, destination_id: 'd', user_id: 'u', created_at: at })
+          .execute()
+      })
+    }
+    for (const days of [400, 40, 2]) await rowsAged('aged', days)
+    const counts = await sweepOnce(
+      s.services.database,
+      retentionRules({ deliveryRetentionDays: 30, auditRetentionDays: 365 }),
+    )
+    assert.equal(counts.audit_log, 1)
+    assert.equal(counts.user_history, 1)
+    assert.equal(counts.held_changes, 2)
+    assert.equal(counts.hr_terminations, 3)
+    const ids = async (table: 'audit_log' | 'user_history' | 'held_changes' | 'hr_terminations') =>
+      (await s.db.selectFrom(table).select('id').where('id', 'like', 'aged-%').orderBy('id').execute()).map(
+        (r) => r.id,
+      )
+    assert.deepEqual(await ids('audit_log'), ['aged-2', 'aged-40'])
+    assert.deepEqual(await ids('user_history'), ['aged-2', 'aged-40'])
+    assert.deepEqual(await ids('held_changes'), ['aged-2'])
+    assert.deepEqual(await ids('hr_terminations'), [])
   })
 
   it('keeps a sweeper’s work small and stops it cleanly in the middle of a sweep', async () => {

@@ -262,15 +262,16 @@ for (const dialect of DIALECTS) {
       })
       await setUserStatus(t.services.database, acme.tenant.id, terminated.id, 'terminated')
       const theirs = await createUser(t.services.database, other.tenant.id, { email: 'q@other.example.com' })
-      const before = await tenantSnapshot(t.services, acme.tenant.id)
-      const otherBefore = await tenantSnapshot(t.services, other.tenant.id)
-      // Enable is refused; disable leaves `terminated` as it is (one rule for every surface).
-      const enable = await as(t.app, acme, 'POST', `/users/${terminated.id}/enable`)
-      assert.equal(enable.status, 400)
-      assert.deepEqual(enable.body, { error: 'The user was terminated by its HR system' })
+      // Disable leaves `terminated` as it is; enable is refused (one rule for every surface).
       const disable = await as<User>(t.app, acme, 'POST', `/users/${terminated.id}/disable`)
       assert.equal(disable.status, 200)
       assert.equal(disable.body.status, 'terminated')
+      // (The disable is in the audit log: an administrator asked for it. The refusals below change nothing.)
+      const before = await tenantSnapshot(t.services, acme.tenant.id)
+      const otherBefore = await tenantSnapshot(t.services, other.tenant.id)
+      const enable = await as(t.app, acme, 'POST', `/users/${terminated.id}/enable`)
+      assert.equal(enable.status, 400)
+      assert.deepEqual(enable.body, { error: 'The user was terminated by its HR system' })
       for (const action of ['disable', 'enable']) {
         for (const id of [theirs.id, 'usr_nope']) {
           const missing = await as(t.app, acme, 'POST', `/users/${id}/${action}`)
