@@ -19,8 +19,26 @@
  * commits, not at the insert; since a failed statement aborts a PostgreSQL transaction anyway, no
  * caller could go on after it, and the transaction still fails as a whole.
  */
+import { createHash } from 'node:crypto'
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import type pg from 'pg'
+
+/**
+ * Held inserts are sent as named prepared statements: PostgreSQL parses and plans each text once per
+ * connection instead of on every request. Only inserts without RETURNING are named: they return no
+ * rows, so a column added by a migration while the service runs cannot break their cached plan.
+ */
+const names = new Map<string, string>()
+
+function statementFor(sql: string, values: unknown[]): pg.QueryConfig {
+  let name = names.get(sql)
+  if (name === undefined) {
+    name = `oc_${createHash('sha256').update(sql).digest('base64url').slice(0, 24)}`
+    if (names.size >= 1000) names.clear()
+    names.set(sql, name)
+  }
+  return { name, text: sql, values }
+}
 
 /** Kysely's PostgreSQL result shape for a pg result. */
 function toResult<R>(result: pg.QueryResult): QueryResult<R> {
@@ -105,7 +123,7 @@ export class LazyTransaction implements DatabaseConnection {
       if (this.held.length === 0) return
       const { sql, parameters } = joinInserts(this.held)
       this.held = []
-      await this.pool.query(sql, parameters)
+      await this.pool.query(statementFor(sql, parameters))
       return
     }
     // On a failure the caller rolls back, which releases the connection.
@@ -141,7 +159,7 @@ export class LazyTransaction implements DatabaseConnection {
     if (this.held.length === 0) return
     const { sql, parameters } = joinInserts(this.held)
     this.held = []
-    await this.openClient().query(sql, parameters)
+    await this.openClient().query(statementFor(sql, parameters))
   }
 
   private openClient(): pg.PoolClient {
