@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium } from 'playwright-core'
+import { recordDelivery } from '../../src/deliveries/deliveries.js'
 import { createUser } from '../../src/directory/users.js'
 import { bambooEmployeeFixture, type FakeBambooHr, startFakeBambooHr } from '../fakes/fake-bamboohr.js'
 import { seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
@@ -21,12 +22,16 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   let adminEmail: string
   let bamboo: FakeBambooHr
   let acmeKey: string
+  let acmeKeyId: string
+  let acmeTenantId: string
 
   before(async () => {
     // The fake BambooHR listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
     t = await startTestApp('sqlite', { allowPrivateConnectors: true })
     const acme = await seedTenant(t.services, 'acme')
     acmeKey = acme.key
+    acmeKeyId = acme.keyId
+    acmeTenantId = acme.tenant.id
     adminEmail = (await addAdmin(t.services, acme.tenant)).email
     bamboo = await startFakeBambooHr()
     await t.app.listen({ host: '127.0.0.1', port: 0 })
@@ -203,13 +208,19 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     await page.goto(`${origin}/console/administration/provisioning`)
     const destination = await page.getAttribute('main table a', 'href')
     assert.ok(destination !== null)
+    await page.goto(`${origin}/console/users`)
+    const passwordPage = await page.getAttribute('a[data-reset-password]', 'href')
+    assert.ok(passwordPage !== null, 'a service account has Reset password')
     const pages = [
       '/console/administration/api-keys',
       '/console/administration/provisioning',
       destination,
+      `${destination}/edit`,
       '/console/users',
       '/console/support',
+      '/console/support/settings',
       '/console/activity',
+      passwordPage,
     ]
     for (const width of [1280, 390]) {
       await page.setViewportSize({ width, height: 900 })
@@ -318,5 +329,68 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     assert.match(audit, /updateDestination/)
     assert.match(audit, /signIn/)
     await page.close()
+  })
+
+  it('pages through 250 deliveries with Next and Previous, and filters the Activity tab', async () => {
+    const ids: string[] = []
+    await t.services.database.transaction(async (trx) => {
+      for (let i = 0; i < 250; i++) {
+        ids.push(
+          await recordDelivery(trx, {
+            tenantId: acmeTenantId,
+            endpoint: 'createticket',
+            principal: `api_key:${acmeKeyId}`,
+            statusCode: i % 4 === 0 ? 400 : 201,
+            error: i % 4 === 0 ? 'Requestor email was not found' : null,
+            requestId: `browser-${i}`,
+            durationMs: 1,
+            requestBody: { i },
+          }),
+        )
+      }
+    })
+    const page = await browser.newPage()
+    page.setDefaultTimeout(10_000)
+    await page.goto(`${origin}/console/login`)
+    await page.fill('#email', adminEmail)
+    await page.fill('#password', ADMIN_PASSWORD)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/console\/administration\/api-keys$/)
+    await page.click('nav.tabs >> text=Activity')
+
+    const listed = () =>
+      page.$$eval('main table a[href^="/console/activity/dlv_"]', (links) =>
+        links.map((a) => (a.getAttribute('href') ?? '').replace('/console/activity/', '')),
+      )
+    // The caller reads as the key's name, not its id.
+    assert.equal((await page.textContent('main table tbody tr td:nth-child(6)'))?.trim(), 'test')
+    const seen: string[] = []
+    const sizes: number[] = []
+    for (;;) {
+      const rows = (await listed()).filter((id) => ids.includes(id))
+      seen.push(...rows)
+      sizes.push(rows.length)
+      if ((await page.locator('nav.pager a[rel="next"]').count()) === 0) break
+      await page.click('nav.pager a[rel="next"]')
+      assert.ok(sizes.length < 10, 'the pages end')
+    }
+    // 50 a page, newest first, each delivery once (the first test's deliveries come after them).
+    assert.deepEqual(sizes.slice(0, 5), [50, 50, 50, 50, 50])
+    assert.deepEqual(seen, [...ids].reverse())
+    // Back one page: the rows of the page before.
+    await page.click('nav.pager a[rel="prev"]')
+    assert.equal((await listed()).length, 50)
+
+    // Failed only, through the filter form: one in four (63), and the pager keeps the filter.
+    await page.selectOption('select[name="outcome"]', 'failed')
+    await page.click('form.filters [type=submit]')
+    assert.match(page.url(), /outcome=failed/)
+    const failed = (await listed()).filter((id) => ids.includes(id))
+    assert.equal(failed.length, 50)
+    assert.match((await page.textContent('main table')) ?? '', /Requestor email was not found/)
+    await page.click('nav.pager a[rel="next"]')
+    assert.match(page.url(), /outcome=failed/)
+    assert.equal((await listed()).filter((id) => ids.includes(id)).length, 13)
+    assert.equal(await page.locator('nav.pager a[rel="next"]').count(), 0)
   })
 })
