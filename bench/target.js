@@ -1,10 +1,16 @@
-// One benchmark target in its own process: a bare Fastify handler or the real service over SQLite.
-// Started by bench/run.js with fork(); talks to it over IPC. Not part of the service.
+// One benchmark target in its own process: a bare Fastify handler, Fastify + pg doing one INSERT, or the
+// real service over SQLite or PostgreSQL. Started by bench/run.js with fork(); talks to it over IPC.
+// argv: the target's name (`apikey`, `pg-adduser`, `pg-apikey-x2` ...). With BENCH_PG_URL the service
+// runs on that PostgreSQL database; with BENCH_JOIN (the first instance's ready message) it is a
+// further instance of an already prepared database and only listens. Not part of the service.
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const target = process.argv[2] ?? 'bare'
+/** `pg-apikey-x2` runs as `apikey` on PostgreSQL; the runner starts the second instance. */
+const target = (process.argv[2] ?? 'bare').replace(/^pg-/, '').replace(/-x\d+$/, '')
+const PG_URL = process.env.BENCH_PG_URL ?? null
+const JOIN = process.env.BENCH_JOIN ? JSON.parse(process.env.BENCH_JOIN) : null
 const dist = new URL('../dist/', import.meta.url)
 const TENANT = 'bench'
 const PASSWORD = 'bench password, long enough'
@@ -52,6 +58,37 @@ async function countQueries() {
   return counts
 }
 
+/** The same for PostgreSQL: statements sent by pg and the time until each answered (round trip included). */
+async function countPgQueries() {
+  const { default: pg } = await import('pg')
+  const counts = new Map()
+  const original = pg.Client.prototype.query
+  pg.Client.prototype.query = function counted(config, values, callback) {
+    const text = typeof config === 'string' ? config : config?.text
+    const started = process.hrtime.bigint()
+    const done = () => {
+      const entry = counts.get(text) ?? { count: 0, nanos: 0n }
+      entry.count++
+      entry.nanos += process.hrtime.bigint() - started
+      counts.set(text, entry)
+    }
+    // pg.Pool passes a callback (as the last argument); a direct call gets a promise.
+    const last = [config, values, callback].findLastIndex((arg) => typeof arg === 'function')
+    const args = [config, values, callback]
+    if (last >= 0) {
+      const cb = args[last]
+      args[last] = (...results) => {
+        done()
+        cb(...results)
+      }
+    }
+    const result = original.apply(this, args)
+    if (result && typeof result.then === 'function') result.then(done, done)
+    return result
+  }
+  return counts
+}
+
 async function bare() {
   const { default: Fastify } = await import('fastify')
   const app = Fastify({ logger: { level: 'warn' } })
@@ -59,6 +96,24 @@ async function bare() {
     if (typeof request.body !== 'object' || request.body === null)
       return reply.code(400).send({ error: 'no' })
     return reply.code(201).send({ ticket: 1 })
+  })
+  return { app, info: { path: '/bare', headers: { 'content-type': 'application/json' } } }
+}
+
+/** The PostgreSQL baseline: Fastify with a pg pool, one autocommitted INSERT per request (table made by the runner). */
+async function pgBare() {
+  const { default: Fastify } = await import('fastify')
+  const { default: pg } = await import('pg')
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 10 })
+  const app = Fastify({ logger: { level: 'warn' } })
+  app.post('/bare', async (request, reply) => {
+    const body = request.body
+    if (typeof body !== 'object' || body === null) return reply.code(400).send({ error: 'no' })
+    const { rows } = await pool.query(
+      'insert into bench_bare (tenant_id, subject, requester_email, body) values ($1, $2, $3, $4) returning id',
+      ['bench', String(body.title), String(body.requester_email), JSON.stringify(body)],
+    )
+    return reply.code(201).send({ ticket: Number(rows[0].id) })
   })
   return { app, info: { path: '/bare', headers: { 'content-type': 'application/json' } } }
 }
@@ -86,20 +141,28 @@ async function service() {
     imports('directory/users.js'),
     imports('support/requesters.js'),
   ])
-  const dir = mkdtempSync(join(tmpdir(), 'optimalcloud-bench-'))
-  const dbFile = join(dir, 'bench.db')
+  const dir = PG_URL === null ? (JOIN?.dir ?? mkdtempSync(join(tmpdir(), 'optimalcloud-bench-'))) : undefined
+  const dbFile = dir === undefined ? undefined : join(dir, 'bench.db')
   const config = loadConfig(
     {},
     {
-      databaseUrl: `sqlite:${dbFile}`,
+      databaseUrl: PG_URL ?? `sqlite:${dbFile}`,
       logLevel: 'warn',
       secretKey: () => 'bench-secret-key-not-for-production',
       sqliteSynchronous: process.env.BENCH_SYNCHRONOUS === 'FULL' ? 'FULL' : 'NORMAL',
     },
   )
-  const db = database.openDatabase(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous })
-  await migrate.migrateToLatest(db)
+  // As `serve` opens it: checkpoints on their own thread.
+  const db = database.openDatabase(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    sqliteCheckpointWorker: process.env.BENCH_CHECKPOINT_WORKER !== '0',
+  })
   const services = createServices(config, db)
+  if (JOIN !== null) {
+    const { type: _type, port: _port, pid: _pid, ...shared } = JOIN
+    return { app: await buildApp(services), info: shared }
+  }
+  await migrate.migrateToLatest(db)
   const tenant = await tenants.createTenant(db, TENANT)
   const key = await apiKeys.createApiKey(db, tenant.id, {
     name: 'bench',
@@ -144,8 +207,9 @@ async function createGenericHrDestination(imports, services, tenant) {
 }
 
 async function main() {
-  const queries = process.env.BENCH_QUERIES === '1' ? await countQueries() : null
-  const { app, info } = target === 'bare' ? await bare() : await service()
+  const queries =
+    process.env.BENCH_QUERIES !== '1' ? null : PG_URL === null ? await countQueries() : await countPgQueries()
+  const { app, info } = target === 'bare' ? await (PG_URL === null ? bare() : pgBare()) : await service()
   countAnswers(app.server)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()

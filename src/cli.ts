@@ -32,10 +32,21 @@ common(
     .option(
       '--default-tenant <tenant>',
       'tenant for hosts that name none (default: $OPTIMALCLOUD_DEFAULT_TENANT)',
+    )
+    .option(
+      '--workers <n>',
+      'server processes sharing the port, PostgreSQL only (default: $OPTIMALCLOUD_WORKERS or 1)',
+      process.env.OPTIMALCLOUD_WORKERS ?? '1',
     ),
 ).action(
   async (
-    opts: CommonOptions & { port: string; host: string; baseDomain?: string; defaultTenant?: string },
+    opts: CommonOptions & {
+      port: string
+      host: string
+      baseDomain?: string
+      defaultTenant?: string
+      workers: string
+    },
   ) => {
     const port = Number(opts.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -47,10 +58,17 @@ common(
     // On PostgreSQL the key cannot be made on the fly (every instance must share it): refuse to start
     // without it, rather than fail the first Zendesk or Paylocity call.
     if (!config.databaseUrl.startsWith('sqlite:')) config.secretKey()
+    const { checkWorkers, isClusterWorker, runPrimary } = await import('./cluster.js')
+    const workers = checkWorkers(opts.workers, config.databaseUrl)
+    if (workers > 1 && !isClusterWorker()) return runPrimary(workers)
     // Loaded here, not at the top: the HTTP stack (Fastify, routes, connectors) is a fifth of the start-up
     // time of every other command, which never needs it.
     const { serve } = await import('./server.js')
-    await serve(config, { port, host: opts.host })
+    // How long to keep accepting after SIGTERM: at least a load balancer's health-check interval.
+    const drainMs = Number(process.env.OPTIMALCLOUD_DRAIN_MS ?? 500)
+    if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000)
+      throw new AppError('bad_request', { message: 'OPTIMALCLOUD_DRAIN_MS must be 0-600000' })
+    await serve(config, { port, host: opts.host, drainMs })
   },
 )
 

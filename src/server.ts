@@ -1,4 +1,6 @@
 /** Runs the service: migrate, first-start bootstrap, listen, and a graceful SIGTERM. */
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
+import { Server as NetServer, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { bootstrapDemo, type DemoTenant, demoBanner } from './bootstrap.js'
@@ -22,16 +24,22 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   const database = openDatabase(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     pgSchema: config.pgSchema,
+    sqliteCheckpointWorker: true,
   })
   const services = createServices(config, database)
   let draining = false
   let app: FastifyInstance | undefined
   let demo: DemoTenant | null
+  let connections: ReturnType<typeof trackConnections>
   try {
     await migrateToLatest(database)
     app = await buildApp(services)
-    app.addHook('onRequest', async (_request, reply) => {
-      if (draining) reply.header('connection', 'close')
+    connections = trackConnections(app.server)
+    app.addHook('onRequest', async (request, reply) => {
+      if (!draining) return
+      reply.header('connection', 'close')
+      // A load balancer's readiness check takes a stopping instance out of rotation.
+      if (request.url === '/readyz') return reply.code(503).send({ status: 'stopping' })
     })
     if (config.allowPrivateConnectors) {
       app.log.warn(
@@ -69,17 +77,93 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     if (stopping) return
     stopping = true
     app.log.info({ signal }, 'shutting down: draining connections')
-    // Keep accepting for a moment: connections already in the listen queue get answered (and told
-    // to close) instead of being reset when the listener closes.
     draining = true
-    await new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 500))
+    const left = await drain(app.server, connections, options.drainMs ?? 500)
+    if (left.length > 0)
+      app.log.warn({ connections: left }, 'closing connections still busy after the drain limit')
     await sweeper.stop()
     await app.close()
     await database.close()
     app.log.info('stopped')
     process.exit(0)
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  process.once('SIGINT', () => void stop('SIGINT'))
+  // `on`, not `once`: under `--workers` a Ctrl-C reaches a worker twice (from the terminal and from
+  // the primary), and a second signal without a listener would end it mid-drain.
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
   return app
 }
+
+/** A connection that has not started a request for this long, with none in flight, is closed at shutdown. */
+const IDLE_CONNECTION_MS = 1000
+/** The listener closes once no connection has arrived for this long (load balancers stop sending). */
+const QUIET_MS = 100
+/** Whatever is still open after this long is closed anyway. */
+const DRAIN_LIMIT_MS = 30_000
+
+interface ConnectionState {
+  inFlight: number
+  lastAt: number
+}
+
+/** The server's open connections with their requests in flight, kept from the start for the drain. */
+function trackConnections(server: HttpServer) {
+  const sockets = new Map<Socket, ConnectionState>()
+  let lastConnectionAt = 0
+  server.on('connection', (socket: Socket) => {
+    lastConnectionAt = Date.now()
+    sockets.set(socket, { inFlight: 0, lastAt: lastConnectionAt })
+    socket.once('close', () => sockets.delete(socket))
+  })
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const state = sockets.get(request.socket)
+    if (state === undefined) return
+    state.inFlight++
+    state.lastAt = Date.now()
+    // Finished (answer written) or closed (client gone), whichever comes first.
+    let done = false
+    const end = () => {
+      if (done) return
+      done = true
+      state.inFlight--
+      state.lastAt = Date.now()
+    }
+    response.once('finish', end)
+    response.once('close', end)
+  })
+  return { sockets, lastConnectionAt: () => lastConnectionAt }
+}
+
+/**
+ * Answers every request that reached the server, then lets go of its connections:
+ * 1. keeps accepting for `drainMs`, and then until no connection has arrived for QUIET_MS: closing the
+ *    listener resets connections still in its backlog, so it closes only once they stop coming;
+ * 2. closes the listener only (Node's http close would also drop "idle" connections, among them
+ *    ones just accepted whose request is not read yet: the resets seen on a busy machine);
+ * 3. waits for the requests in flight, each answered with `Connection: close`; a connection with no
+ *    request in flight and none started for IDLE_CONNECTION_MS is closed (a keep-alive client's).
+ * Resolves with the connections still busy at DRAIN_LIMIT_MS (app.close() then ends them).
+ */
+async function drain(
+  server: HttpServer,
+  connections: ReturnType<typeof trackConnections>,
+  drainMs: number,
+): Promise<ConnectionState[]> {
+  const started = Date.now()
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  await sleep(drainMs)
+  while (Date.now() - connections.lastConnectionAt() < QUIET_MS && Date.now() - started < DRAIN_LIMIT_MS)
+    await sleep(20)
+  // net.Server's close: stops accepting, leaves every open connection alone.
+  await new Promise<void>((resolve) => netServerClose.call(server, () => resolve()))
+  const { sockets } = connections
+  while (sockets.size > 0 && Date.now() - started < DRAIN_LIMIT_MS) {
+    const now = Date.now()
+    for (const [socket, state] of sockets)
+      if (state.inFlight === 0 && now - state.lastAt >= IDLE_CONNECTION_MS) socket.destroy()
+    await sleep(20)
+  }
+  return [...sockets.values()]
+}
+
+const netServerClose = NetServer.prototype.close as (this: HttpServer, done: () => void) => void

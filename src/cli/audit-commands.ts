@@ -20,7 +20,16 @@ export function registerAuditCommands(program: Command): void {
         const tenant = await tenantNamed(services, opts.tenant)
         return readPages(opts, (request) => listAudit(services.database.db, tenant.id, request))
       },
-      (rows) => table(rows, ['created_at', 'actor', 'action', 'target', 'client_address', 'request_id']),
+      (rows) =>
+        table(rows, [
+          'created_at',
+          'actor',
+          'actor_name',
+          'action',
+          'target',
+          'client_address',
+          'request_id',
+        ]),
     ),
   )
 }

@@ -236,7 +236,7 @@ function registerHistoryCommand(user: Command): void {
       (rows) =>
         table(
           rows.map((row) => ({ ...row, changes: describeChanges(row.changes) })),
-          ['created_at', 'action', 'actor', 'delivery_id', 'changes'],
+          ['created_at', 'action', 'actor_name', 'actor', 'delivery_id', 'changes'],
         ),
     ),
   )

@@ -1,10 +1,11 @@
 /** The Administration tab's API Key Manager (the Provisioning Manager is in provisioning-page.ts). */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { createApiKey, listApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { createApiKey, pageApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
 import type { Services } from '../services.js'
 import { administrationNav } from './administration-nav.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { badge, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
+import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
 
 interface KeyForm {
@@ -20,8 +21,10 @@ async function apiKeysPage(
   status: number,
   form: KeyForm,
   messages: { error?: string; notice?: string; created?: SafeHtml } = {},
+  cursor?: string,
 ): Promise<FastifyReply> {
-  const keys = await listApiKeys(services.database, session.tenant.id)
+  const found = await pageApiKeys(services.database.db, session.tenant.id, consolePageRequest(cursor))
+  const keys = found.items
   const rows = keys.map(
     (k) => html`<tr>
 <td>${k.name}</td><td><code>${k.prefix}…</code></td><td>${k.management ? 'yes' : 'no'}</td>
@@ -44,6 +47,7 @@ ${
     ? html`<p class="muted">No API keys yet.</p>`
     : html`<table><thead><tr><th>Name</th><th>Prefix</th><th>Management API</th><th>Created</th><th>Expires</th><th>Status</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
 }
+${pagerLinks('/console/administration/api-keys', {}, found)}
 </section>
 <section class="card"><h2>Create an API key</h2>
 <p class="muted">Webhooks accept keys made with the Management API option. The key is shown once.</p>
@@ -63,7 +67,15 @@ export function registerAdministrationPages(app: FastifyInstance, services: Serv
     reply.redirect('/console/administration/api-keys', 303),
   )
   app.get('/administration/api-keys', async (request, reply) =>
-    apiKeysPage(services, sessionOf(request), reply, 200, emptyKey),
+    apiKeysPage(
+      services,
+      sessionOf(request),
+      reply,
+      200,
+      emptyKey,
+      {},
+      listQuery(request.query, ['cursor']).cursor,
+    ),
   )
 
   app.post('/administration/api-keys', async (request, reply) => {

@@ -108,6 +108,11 @@ button.copy{margin-left:.5rem;padding:.1rem .5rem;font-size:.8rem}
 .badge.ok{background:#e3f9e5;color:#1e5e24}.badge.bad{background:#fde8e8;color:#8a1c1c}
 pre{background:#f8fafc;border:1px solid #e4e7eb;padding:.75rem;overflow:auto;font-size:.85rem}
 .login{max-width:380px;margin:4rem auto}
+nav.pager{display:flex;gap:1.5rem;margin-top:.8rem}
+form.filters{display:flex;flex-wrap:wrap;gap:.5rem .8rem;align-items:end;margin-bottom:.8rem}
+form.filters label{display:flex;flex-direction:column;font-size:.85rem;color:#52606d}
+form.filters select,form.filters input{width:auto;padding:.35rem .5rem;border:1px solid #bcccdc;border-radius:4px;font:inherit}
+form.filters input[type=submit]{background:#fff;color:#1f3a5f;border-color:#1f3a5f;cursor:pointer}
 @media (max-width:640px){
 header,nav.tabs{padding:.4rem .75rem}
 nav.tabs a{padding:.5rem .6rem}

@@ -4,7 +4,7 @@ import {
   createDestination,
   type DestinationView,
   getDestination,
-  listDestinations,
+  pageDestinations,
   updateDestination,
 } from '../directory/destinations.js'
 import { summarizeHeldChanges } from '../directory/held-changes.js'
@@ -22,6 +22,7 @@ import { administrationNav } from './administration-nav.js'
 import { checked, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice } from './identity-nav.js'
 import { badge, copyable, csrfField, html, postButton, type SafeHtml, when } from './layout.js'
+import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
 
 const BASE = '/console/administration/provisioning'
@@ -40,8 +41,10 @@ async function listPage(
   reply: FastifyReply,
   status = 200,
   error?: string,
+  cursor?: string,
 ): Promise<FastifyReply> {
-  const destinations = await listDestinations(services, session.tenant)
+  const found = await pageDestinations(services, session.tenant, consolePageRequest(cursor))
+  const destinations = found.items
   const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = destinations.map(
     (d) => html`<tr>
@@ -66,6 +69,7 @@ ${
     ? html`<p class="muted">No destinations yet.</p>`
     : html`<table><thead><tr><th>Name</th><th>Type</th><th>Status</th><th>Created</th></tr></thead><tbody>${rows}</tbody></table>`
 }
+${pagerLinks(BASE, {}, found)}
 </section>
 <section class="card"><h2>Add a destination</h2>
 <p class="muted">An HR system sends users to the URLs shown on the destination's User Provisioning tab. Pick the HR system:</p>
@@ -243,7 +247,14 @@ function formShown(body: unknown, vendor: HrVendor): DestinationForm {
 
 export function registerProvisioningPages(app: FastifyInstance, services: Services): void {
   app.get('/administration/provisioning', async (request, reply) =>
-    listPage(services, sessionOf(request), reply),
+    listPage(
+      services,
+      sessionOf(request),
+      reply,
+      200,
+      undefined,
+      listQuery(request.query, ['cursor']).cursor,
+    ),
   )
 
   app.get<{ Querystring: { type?: string } }>('/administration/provisioning/new', async (request, reply) => {

@@ -1,12 +1,23 @@
 /** The Support tab: tickets (list, one with its comments) and support accounts (requesters). */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
-import { addRequester, listRequesters } from '../support/requesters.js'
-import { getTicket, listTickets } from '../support/tickets.js'
+import { addRequester, pageRequesters } from '../support/requesters.js'
+import { getTicket, pageTickets } from '../support/tickets.js'
 import { MAX_TICKET_NUMBER } from '../value-bounds.js'
 import { contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { csrfField, html, when } from './layout.js'
+import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
+
+/** The Support tab's query: the ticket source filter and a cursor for each of its two lists. */
+const SUPPORT_QUERY = ['source', 'cursor', 'requesters_cursor'] as const
+
+interface SupportQuery {
+  source?: string
+  cursor?: string
+  requesters_cursor?: string
+}
 
 async function supportPage(
   services: Services,
@@ -15,12 +26,19 @@ async function supportPage(
   status: number,
   form: { email: string; name: string },
   messages: { error?: string; notice?: string } = {},
+  query: SupportQuery = {},
 ): Promise<FastifyReply> {
   const db = services.database.db
-  const [tickets, requesters] = await Promise.all([
-    listTickets(db, session.tenant.id),
-    listRequesters(db, session.tenant.id),
+  const source = query.source === '' ? undefined : query.source
+  if (source !== undefined && source !== 'servicenow' && source !== 'generic')
+    throw new AppError('bad_request', { message: 'source must be servicenow or generic' })
+  const [ticketPage, requesterPage] = await Promise.all([
+    pageTickets(db, session.tenant.id, { source }, consolePageRequest(query.cursor)),
+    pageRequesters(db, session.tenant.id, consolePageRequest(query.requesters_cursor)),
   ])
+  const tickets = ticketPage.items
+  const requesters = requesterPage.items
+  const params = { source, cursor: query.cursor, requesters_cursor: query.requesters_cursor }
   const ticketRows = tickets.map(
     (
       t,
@@ -39,11 +57,13 @@ async function supportPage(
     body: html`<h1>Support</h1>
 <nav class="sub"><a class="active" href="/console/support">Tickets and support accounts</a><a href="/console/support/settings">Support system</a></nav>
 <section class="card"><h2>Tickets</h2>
+<nav class="sub" aria-label="Ticket source"><a href="/console/support" class="${source === undefined ? 'active' : ''}">All</a><a href="/console/support?source=servicenow" class="${source === 'servicenow' ? 'active' : ''}">ServiceNow</a><a href="/console/support?source=generic" class="${source === 'generic' ? 'active' : ''}">Generic</a></nav>
 ${
   tickets.length === 0
-    ? html`<p class="muted">No tickets yet. Helpdesks open them through the TICKETS webhook.</p>`
+    ? html`<p class="muted">${source === undefined ? 'No tickets yet. Helpdesks open them through the TICKETS webhook.' : 'No tickets from this source.'}</p>`
     : html`<table><thead><tr><th>Ticket</th><th>Subject</th><th>Priority</th><th>Requester</th><th>Source</th><th>Created</th></tr></thead><tbody>${ticketRows}</tbody></table>`
 }
+${pagerLinks('/console/support', params, ticketPage)}
 </section>
 <section class="card"><h2>Support accounts</h2>
 <p class="muted">Tickets may only be opened for these requesters.</p>
@@ -52,6 +72,7 @@ ${
     ? html`<p class="muted">No support accounts yet.</p>`
     : html`<table><thead><tr><th>Email</th><th>Name</th><th>Added</th></tr></thead><tbody>${requesterRows}</tbody></table>`
 }
+${pagerLinks('/console/support', params, requesterPage, 'requesters_cursor')}
 <h2>Add a support account</h2>
 <form class="stack" method="post" action="/console/support/requesters">
 ${csrfField(session.csrf)}
@@ -64,7 +85,9 @@ ${csrfField(session.csrf)}
 
 export function registerSupportPages(app: FastifyInstance, services: Services): void {
   const empty = { email: '', name: '' }
-  app.get('/support', async (request, reply) => supportPage(services, sessionOf(request), reply, 200, empty))
+  app.get('/support', async (request, reply) =>
+    supportPage(services, sessionOf(request), reply, 200, empty, {}, listQuery(request.query, SUPPORT_QUERY)),
+  )
 
   app.get<{ Params: { number: string } }>('/support/tickets/:number', async (request, reply) => {
     const session = sessionOf(request)

@@ -2,12 +2,42 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { summarizeHeldChanges } from '../directory/held-changes.js'
 import { changeUserStatus } from '../directory/user-status.js'
-import { createUser, listUsers } from '../directory/users.js'
+import { createUser, pageUsers, type UserFilters, type UserStatus } from '../directory/users.js'
+import { AppError } from '../errors.js'
+import { MAX_LIMIT } from '../lists/paging.js'
 import type { Services } from '../services.js'
 import { checked, consoleActor, contextOf, field, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice, identityNav } from './identity-nav.js'
 import { badge, csrfField, html, postButton, when, wrappable } from './layout.js'
+import { consolePageRequest, listQuery, pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
+
+/** The User Manager's query: filters and the page, as its filter form and pager links send them. */
+interface UsersQuery {
+  q?: string
+  status?: string
+  destination?: string
+  cursor?: string
+}
+
+const USERS_QUERY = ['q', 'status', 'destination', 'cursor'] as const
+
+const STATUSES: readonly UserStatus[] = ['active', 'terminated', 'disabled']
+
+/** 400 for a value the form never sends; empty fields are no filter. */
+function readUserFilters(query: UsersQuery): UserFilters {
+  const status = query.status === '' ? undefined : query.status
+  if (status !== undefined && !(STATUSES as readonly string[]).includes(status))
+    throw new AppError('bad_request', { message: 'status must be active, terminated or disabled' })
+  const search = query.q?.trim() ?? ''
+  if (search.length > 200)
+    throw new AppError('bad_request', { message: 'search must be at most 200 characters' })
+  return {
+    status: status as UserStatus | undefined,
+    destinationId: query.destination === '' ? undefined : query.destination,
+    search: search === '' ? undefined : search,
+  }
+}
 
 interface UserForm {
   email: string
@@ -26,8 +56,29 @@ async function usersPage(
   status: number,
   form: UserForm,
   messages: { error?: string; notice?: string } = {},
+  query: UsersQuery = {},
 ): Promise<FastifyReply> {
-  const users = await listUsers(services.database.db, session.tenant.id)
+  const filters = readUserFilters(query)
+  const found = await pageUsers(
+    services.database.db,
+    session.tenant.id,
+    filters,
+    consolePageRequest(query.cursor),
+  )
+  const users = found.items
+  const destinations = await services.database.db
+    .selectFrom('destinations')
+    .select(['id', 'name'])
+    .where('tenant_id', '=', session.tenant.id)
+    .orderBy('name')
+    .limit(MAX_LIMIT)
+    .execute()
+  const filtered =
+    filters.status !== undefined || filters.destinationId !== undefined || filters.search !== undefined
+  // The filter form submits with an input, not a button: the page's one `button[type=submit]` under
+  // `form[action="/console/users"]` stays the Create user button.
+  const option = (value: string, label: string, selected: string | undefined) =>
+    html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`
   const held = await summarizeHeldChanges(services.database.db, session.tenant.id)
   const rows = users.map(
     (u) => html`<tr>
@@ -60,11 +111,18 @@ async function usersPage(
     body: html`<h1>Identity Management</h1>${identityNav('users')}
 ${heldNotice(held)}
 <section class="card"><h2>Users</h2>
+<form class="filters" method="get" action="/console/users" aria-label="Filter users">
+<label>Search<input type="search" name="q" value="${filters.search ?? ''}" placeholder="email or name" maxlength="200"></label>
+<label>Status<select name="status">${option('', 'Any', filters.status)}${STATUSES.map((status) => option(status, status, filters.status))}</select></label>
+<label>Destination<select name="destination">${option('', 'Any', filters.destinationId)}${destinations.map((d) => option(d.id, d.name, filters.destinationId))}</select></label>
+<input type="submit" class="secondary" value="Filter"> <a href="/console/users">Clear</a>
+</form>
 ${
   users.length === 0
-    ? html`<p class="muted">No users yet.</p>`
+    ? html`<p class="muted">${filtered ? 'No users match these filters.' : 'No users yet.'}</p>`
     : html`<table><thead><tr><th>Login ID</th><th>Email</th><th>Name</th><th>Status</th><th>Employee ID</th><th>Service account</th><th>Created</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
 }
+${pagerLinks('/console/users', { q: filters.search, status: filters.status, destination: filters.destinationId }, found)}
 </section>
 <section class="card"><h2>Create a new user</h2>
 <p class="muted">A Service Account signs in to the webhooks with its email and password (HTTP Basic); an Administrator signs in to this console.</p>
@@ -82,7 +140,9 @@ ${csrfField(session.csrf)}
 }
 
 export function registerUserPages(app: FastifyInstance, services: Services): void {
-  app.get('/users', async (request, reply) => usersPage(services, sessionOf(request), reply, 200, EMPTY))
+  app.get('/users', async (request, reply) =>
+    usersPage(services, sessionOf(request), reply, 200, EMPTY, {}, listQuery(request.query, USERS_QUERY)),
+  )
 
   app.post('/users', async (request, reply) => {
     const session = sessionOf(request)

@@ -107,15 +107,19 @@ async function addUserIn(
   const email = checkEmail(command.email)
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : email
   // One read finds the linked user and anyone holding this email or login ID.
-  const find = dialect === 'postgres' ? findHoldersForUpdate : findHolders
-  const rows = await find(trx, {
+  const holders: HolderQuery = {
     tenantId: target.tenantId,
     destinationId: target.destinationId,
     companyId: command.ref.companyId,
     employeeId: command.ref.employeeId,
     emailKey: email.toLowerCase(),
     loginKey: loginId.toLowerCase(),
-  })
+  }
+  let rows = await findHolders(trx, holders)
+  // On PostgreSQL rows that will be changed are read again, locked. A new employee (no rows) has
+  // nothing to lock: a concurrent add of the same one meets the unique indexes and runWebhook runs
+  // the loser again. So the common case reads without a lock, outside any open transaction.
+  if (dialect === 'postgres' && rows.length > 0) rows = await findHoldersForUpdate(trx, holders)
   const existing = rows.find((row) => isLinked(row, target, command.ref))
   const clash = describeClash(rows, existing?.id ?? null, email, loginId)
   if (clash !== null) throw new AppError('user_create_failed', { reason: clash })
@@ -223,6 +227,11 @@ async function modifyUserIn(
 ): Promise<ProvisioningOutcome> {
   const email = command.email === undefined ? undefined : checkEmail(command.email)
   const existing = await lockLinked(dialect, trx, target, command.ref)
+  if (command.terminate === true && existing.status !== 'terminated') {
+    // An HR system that reports a status (Paylocity's T, BambooHR's Inactive) terminates through a
+    // modify: never held (modifies never are), but counted in the destination's hour like any termination.
+    await countTermination(trx, safeguardOf(target), existing.id, new Date())
+  }
   const nextEmail = email ?? existing.email
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : nextEmail
   if (nextEmail.toLowerCase() !== existing.email_key || loginId.toLowerCase() !== existing.login_key) {

@@ -4,7 +4,9 @@ import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
+import { CHECKPOINT_AT_BYTES, startCheckpointWorker } from './checkpoint-worker.js'
 import { GroupCommitter } from './group-commit.js'
+import { LazyTransaction } from './lazy-transaction.js'
 import { withoutStaleReadOnlySessions } from './read-only-sessions.js'
 import type { Schema } from './schema.js'
 import { isStorageFailure } from './storage-errors.js'
@@ -34,7 +36,20 @@ export interface Database {
   probeWrite(thorough: boolean): Promise<void>
   /** When (Date.now()) a transaction last failed because the database could not be written or reached; 0 if never. */
   lastStorageFailureAt(): number
+  /** Runs `hook` at the start of close(), while the database still takes writes (e.g. to give back unused ticket numbers). */
+  onClose(hook: () => Promise<void>): void
   close(): Promise<void>
+}
+
+/** The close hooks of a database: each runs once, in order; a failing hook does not stop the close. */
+function closeHooks() {
+  const hooks: Array<() => Promise<void>> = []
+  return {
+    add: (hook: () => Promise<void>) => void hooks.push(hook),
+    async run() {
+      for (const hook of hooks.splice(0)) await hook().catch(() => {})
+    },
+  }
 }
 
 export interface DatabaseOptions {
@@ -43,6 +58,11 @@ export interface DatabaseOptions {
   /** PostgreSQL schema to use (tests use a fresh one per run). */
   pgSchema?: string
   pgPoolSize?: number
+  /**
+   * SQLite file: run WAL checkpoints on a worker thread instead of on the committing connection (see
+   * checkpoint-worker.ts). For the long-running server; a short CLI command keeps SQLite's own.
+   */
+  sqliteCheckpointWorker?: boolean
 }
 
 /**
@@ -71,18 +91,28 @@ export function isUniqueViolation(error: unknown): boolean {
 function openSqlite(path: string, options: DatabaseOptions): Database {
   const memory = path === ':memory:' || path === ''
   if (!memory) mkdirSync(dirname(path), { recursive: true })
-  const writer = withStatementCache(connectSqlite(memory ? ':memory:' : path, options))
+  const checkpoints =
+    !memory && options.sqliteCheckpointWorker === true
+      ? startCheckpointWorker(path, options.sqliteSynchronous ?? 'NORMAL', () => {
+          // Without the thread the WAL would only grow: the connections checkpoint again themselves.
+          for (const connection of [writer, reader])
+            connection.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+        })
+      : null
+  const ownCheckpoints = { ...options, sqliteCheckpointWorker: checkpoints !== null }
+  const writer = withStatementCache(connectSqlite(memory ? ':memory:' : path, ownCheckpoints))
   const writeDb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: writer }) })
-  const reader = memory ? writer : withStatementCache(connectSqlite(path, options))
+  const reader = memory ? writer : withStatementCache(connectSqlite(path, ownCheckpoints))
   const readDb = memory ? writeDb : new Kysely<Schema>({ dialect: new SqliteDialect({ database: reader }) })
   const committer = new GroupCommitter(writeDb)
   const failures = new StorageFailures()
+  const hooks = closeHooks()
   const probe = (thorough: boolean) => committer.run((trx) => writeProbe(trx, thorough))
   /** New connections in place of the old ones, each swapped while Kysely holds its connection (no query runs on it). */
   const reopen = async () => {
-    await writeDb.connection().execute(async () => writer.swap(connectSqlite(path, options)))
+    await writeDb.connection().execute(async () => writer.swap(connectSqlite(path, ownCheckpoints)))
     if (readDb !== writeDb)
-      await readDb.connection().execute(async () => reader.swap(connectSqlite(path, options)))
+      await readDb.connection().execute(async () => reader.swap(connectSqlite(path, ownCheckpoints)))
   }
   return {
     dialect: 'sqlite',
@@ -100,13 +130,19 @@ function openSqlite(path: string, options: DatabaseOptions): Database {
       }
     },
     lastStorageFailureAt: () => failures.lastAt,
+    onClose: hooks.add,
     async close() {
+      await hooks.run()
       await committer.drain()
+      await checkpoints?.stop()
       if (readDb !== writeDb) await readDb.destroy()
       await writeDb.destroy()
     },
   }
 }
+
+/** SQLite's own checkpoints, when the connection runs them: every this many WAL pages (~40 MiB). */
+const AUTOCHECKPOINT_PAGES = 10000
 
 function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Database {
   const connection = new BetterSqlite3(path)
@@ -118,9 +154,15 @@ function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Da
   // The savepoint journal of a group commit and the table behind RETURNING are temporary files by
   // default: a dozen pwrite calls per webhook and a file opened per batch. Kept in memory instead.
   connection.pragma('temp_store = MEMORY')
-  // Checkpoint every ~40 MiB of WAL instead of ~4 MiB: pages written by many batches (counters, index
-  // roots) are copied into the database once per checkpoint, so fewer checkpoints means less copying.
-  connection.pragma('wal_autocheckpoint = 10000')
+  // With the checkpoint thread, never here. Otherwise every ~40 MiB of WAL instead of ~4 MiB: pages
+  // written by many batches (counters, index roots) are copied once per checkpoint, so fewer
+  // checkpoints means less copying.
+  connection.pragma(
+    `wal_autocheckpoint = ${options.sqliteCheckpointWorker === true ? 0 : AUTOCHECKPOINT_PAGES}`,
+  )
+  // When the writer starts the WAL over, it cuts the file back to this size (else it stays at its largest).
+  if (options.sqliteCheckpointWorker === true)
+    connection.pragma(`journal_size_limit = ${CHECKPOINT_AT_BYTES}`)
   return connection
 }
 
@@ -134,6 +176,7 @@ function withStatementCache(first: BetterSqlite3.Database) {
   const statements = new Map<string, BetterSqlite3.Statement>()
   return {
     close: () => connection.close(),
+    pragma: (text: string) => connection.pragma(text),
     prepare(sql: string) {
       let statement = statements.get(sql)
       if (statement === undefined) {
@@ -192,17 +235,40 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   })
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
-  const db = new Kysely<Schema>({
-    dialect: new PostgresDialect({ pool: withoutStaleReadOnlySessions(pool) }),
-  })
+  const sessions = withoutStaleReadOnlySessions(pool)
+  const dialect = new PostgresDialect({ pool: sessions })
+  const config = { dialect }
+  const db = new Kysely<Schema>(config)
+  const driver = dialect.createDriver()
   const failures = new StorageFailures()
+  const hooks = closeHooks()
+  /** The work on a Kysely whose every query goes through one LazyTransaction (see lazy-transaction.ts). */
+  const lazily = async <T>(work: (trx: Tx) => Promise<T>): Promise<T> => {
+    const transaction = new LazyTransaction(sessions)
+    const executor = db.getExecutor().withConnectionProvider({
+      provideConnection: (consumer) => consumer(transaction),
+    })
+    const trx = new Kysely<Schema>({ config, dialect, driver, executor })
+    try {
+      const value = await work(trx)
+      await transaction.commit()
+      return value
+    } catch (error) {
+      await transaction.rollback()
+      throw error
+    }
+  }
   return {
     dialect: 'postgres',
     db,
-    transaction: (work) => failures.watch(db.transaction().execute(work)),
+    transaction: (work) => failures.watch(lazily(work)),
     // PostgreSQL grows its own files; one committed write shows read-only, permission and disk failures.
     probeWrite: () => db.transaction().execute((trx) => writeProbe(trx, false)),
     lastStorageFailureAt: () => failures.lastAt,
-    close: () => db.destroy(),
+    onClose: hooks.add,
+    async close() {
+      await hooks.run()
+      await db.destroy()
+    },
   }
 }

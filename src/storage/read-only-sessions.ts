@@ -1,5 +1,5 @@
 /** PostgreSQL sessions opened while the database was read-only are not kept once it is writable again. */
-import type { PostgresPool, PostgresPoolClient } from 'kysely'
+import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely'
 import type pg from 'pg'
 
 /** PostgreSQL's read_only_sql_transaction: a write in a read-only transaction. */
@@ -25,17 +25,24 @@ interface Session {
  *
  * @example new PostgresDialect({ pool: withoutStaleReadOnlySessions(new pg.Pool({ connectionString })) })
  */
-export function withoutStaleReadOnlySessions(pool: pg.Pool): PostgresPool {
+/** The pool Kysely uses, and the lazy transactions' one-statement queries (see lazy-transaction.ts). */
+export interface SessionPool extends PostgresPool {
+  connect(): Promise<PostgresPoolClient>
+  /** One statement on a session of the pool, autocommitted (pg's `pool.query`, through this pool's sessions). */
+  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>
+}
+
+export function withoutStaleReadOnlySessions(pool: pg.Pool): SessionPool {
   const sessions = new WeakMap<pg.PoolClient, Session>()
   let opened = 0
   /** Sessions numbered up to this one were open when a write was refused as read-only. */
   let retiredUpTo = 0
 
   const watch = (client: pg.PoolClient): PostgresPoolClient => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown
     return {
       query: ((...args: unknown[]) => {
-        const result = query(...args)
+        // Looked up at each call, not bound once: whatever wraps pg's query later (tracing) still sees it.
+        const result = (client.query as (...a: unknown[]) => unknown).apply(client, args)
         if (!(result instanceof Promise)) return result // a cursor
         return result.catch((error: unknown) => {
           if ((error as { code?: unknown } | null)?.code === READ_ONLY_SQL_TRANSACTION) retiredUpTo = opened
@@ -58,6 +65,14 @@ export function withoutStaleReadOnlySessions(pool: pg.Pool): PostgresPool {
         }
         if (session.serial > retiredUpTo) return session.client
         client.release(true) // closes it; the pool opens a new session for the next connect()
+      }
+    },
+    async query<R>(sql: string, parameters: ReadonlyArray<unknown>) {
+      const client = await this.connect()
+      try {
+        return await client.query<R>(sql, parameters)
+      } finally {
+        client.release()
       }
     },
     end: () => pool.end(),

@@ -3,11 +3,12 @@ import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
 import type { TimeRange } from '../lists/time-range.js'
-import type { Database, Db, Tx } from '../storage/database.js'
+import { type Database, type Db, isUniqueViolation, type Tx } from '../storage/database.js'
 import { preparedQuery } from '../storage/prepared-query.js'
 import type { TicketCommentTable, TicketTable } from '../storage/schema.js'
 import type { Priority } from './priority.js'
 import { isRequester } from './requesters.js'
+import { forgetTicketNumbers, nextTicketNumber } from './ticket-numbers.js'
 
 /** The domain command every TICKETS webhook turns into. */
 export interface CreateTicket {
@@ -70,19 +71,34 @@ export async function createBuiltinTicket(
       reason: `${command.requesterEmail} is not a support account of this tenant`,
     })
   }
-  return database.transaction(async (trx) => {
-    const existing =
-      command.dedupeKey === null ? undefined : await findByDedupeKey(trx, tenantId, command.dedupeKey)
-    let outcome: TicketOutcome
-    if (existing !== undefined) {
-      await recordRepeat(trx, existing, command.fields)
-      outcome = { number: existing.number ?? 0, created: false }
-    } else {
-      outcome = { number: await insertTicket(trx, tenantId, command, 'builtin'), created: true }
-    }
-    await options.inTransaction?.(trx, outcome)
-    return outcome
-  })
+  // The number is taken before the transaction (never inside it: on SQLite taking a block is a write
+  // of its own). A repeat of a known incident needs none, so it is looked for first.
+  const known =
+    command.dedupeKey === null ? undefined : await findByDedupeKey(database.db, tenantId, command.dedupeKey)
+  const number = known === undefined ? await nextTicketNumber(database, tenantId) : null
+  try {
+    return await database.transaction(async (trx) => {
+      const existing =
+        command.dedupeKey === null ? undefined : await findByDedupeKey(trx, tenantId, command.dedupeKey)
+      let outcome: TicketOutcome
+      if (existing !== undefined) {
+        await recordRepeat(trx, existing, command.fields)
+        outcome = { number: existing.number ?? 0, created: false }
+      } else {
+        // Known a moment ago but gone now (deleted since): one number straight from the counter.
+        const taken = number ?? (await takeOneNumber(trx, tenantId))
+        await insertTicketRow(trx, tenantId, command, 'builtin', taken)
+        outcome = { number: taken, created: true }
+      }
+      await options.inTransaction?.(trx, outcome)
+      return outcome
+    })
+  } catch (error) {
+    // A number of this process's block was taken by another system (see zendesk-tickets.ts
+    // keepCounterAbove): the retry takes a fresh block, above it.
+    if (isTicketNumberClash(error)) forgetTicketNumbers(database, tenantId)
+    throw error
+  }
 }
 
 export async function findByDedupeKey(
@@ -98,6 +114,13 @@ export async function findByDedupeKey(
     .executeTakeFirst()
 }
 
+/** A unique violation of the (tenant, number) index, as PostgreSQL (by index name) or SQLite (by columns) reports it. */
+function isTicketNumberClash(error: unknown): boolean {
+  if (!isUniqueViolation(error)) return false
+  const { constraint, message } = error as { constraint?: unknown; message?: unknown }
+  return constraint === 'tickets_number' || String(message).includes('tickets.tenant_id, tickets.number')
+}
+
 const takeTicketNumber = preparedQuery((db, p: { tenantId: string }) =>
   db
     .updateTable('tenants')
@@ -106,18 +129,11 @@ const takeTicketNumber = preparedQuery((db, p: { tenantId: string }) =>
     .returning('next_ticket_number'),
 )
 
-/** Takes the tenant's next ticket number (a row lock on PostgreSQL) and writes the ticket and its first comment. */
-async function insertTicket(
-  trx: Tx,
-  tenantId: string,
-  command: CreateTicket,
-  backend: string,
-): Promise<number> {
+/** Takes one number from the tenant's counter inside `trx` (a row lock on PostgreSQL until it ends). */
+async function takeOneNumber(trx: Tx, tenantId: string): Promise<number> {
   const [counter] = await takeTicketNumber(trx, { tenantId })
   if (counter === undefined) throw new Error(`Tenant ${tenantId} has no row`)
-  const number = counter.next_ticket_number - 1
-  await insertTicketRow(trx, tenantId, command, backend, number)
-  return number
+  return counter.next_ticket_number - 1
 }
 
 const insertTicketQuery = preparedQuery((db, row: TicketTable) => db.insertInto('tickets').values(row))

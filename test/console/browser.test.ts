@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium } from 'playwright-core'
+import { recordDelivery } from '../../src/deliveries/deliveries.js'
 import { createUser } from '../../src/directory/users.js'
 import { bambooEmployeeFixture, type FakeBambooHr, startFakeBambooHr } from '../fakes/fake-bamboohr.js'
 import { seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
@@ -20,11 +21,17 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   let origin: string
   let adminEmail: string
   let bamboo: FakeBambooHr
+  let acmeKey: string
+  let acmeKeyId: string
+  let acmeTenantId: string
 
   before(async () => {
     // The fake BambooHR listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
     t = await startTestApp('sqlite', { allowPrivateConnectors: true })
     const acme = await seedTenant(t.services, 'acme')
+    acmeKey = acme.key
+    acmeKeyId = acme.keyId
+    acmeTenantId = acme.tenant.id
     adminEmail = (await addAdmin(t.services, acme.tenant)).email
     bamboo = await startFakeBambooHr()
     await t.app.listen({ host: '127.0.0.1', port: 0 })
@@ -238,5 +245,152 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
       }
     }
     await context.close()
+  })
+
+  it('pilots an HR feed in dry run, holds terminations over the limit and approves them, then reads a user history and the audit log', async () => {
+    const page = await browser.newPage()
+    page.setDefaultTimeout(10_000)
+    await page.goto(`${origin}/console/login`)
+    await page.fill('#email', adminEmail)
+    await page.fill('#password', ADMIN_PASSWORD)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/console\/administration\/api-keys$/)
+
+    // A Generic HR destination in dry run with a safeguard of one termination an hour.
+    await page.click('text=Provisioning Manager')
+    await page.click('[data-new-destination="generic-hr"]')
+    await page.fill('#dest-name', 'Pilot feed')
+    await page.fill('#dest-setting-termination_limit', '1')
+    await page.selectOption('#dest-setting-mode', 'dry-run')
+    await page.click('form[action="/console/administration/provisioning"] button[type=submit]')
+    const addUrl = new URL((await page.textContent('[data-url="adduser"]')) ?? '')
+    const pluginId = addUrl.pathname.split('/').at(-2) ?? ''
+    const call = async (operation: string, body: object) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v5.0/mgmt/api/v1.0/webhooks/provisioning/${pluginId}/${operation}`,
+        headers: {
+          host: addUrl.host,
+          authorization: `Bearer ${acmeKey}`,
+          'content-type': 'application/json',
+        },
+        payload: JSON.stringify(body),
+      })
+      return { status: res.statusCode, body: res.json() as Record<string, unknown> }
+    }
+    const employee = (n: number) => ({
+      employee_id: `B${n}`,
+      first_name: 'Bea',
+      last_name: `Feed${n}`,
+      email: `bea${n}@acme.example.com`,
+    })
+    const dry = await call('adduser', employee(1))
+    assert.equal(dry.status, 201)
+    assert.equal(dry.body.dry_run, true)
+    await page.click('nav.tabs >> text=Activity')
+    assert.match((await page.textContent('[data-dry-run]')) ?? '', /dry run/)
+    assert.match((await page.textContent('main')) ?? '', /would create user bea1@acme\.example\.com/)
+
+    // Live: three hires, three terminations; the second and third are held.
+    await page.goto(`${origin}/console/administration/provisioning/${pluginId}/edit`)
+    await page.selectOption('#dest-setting-mode', 'live')
+    await page.click('form.stack button[type=submit]')
+    assert.match((await page.textContent('.notice')) ?? '', /Destination saved/)
+    for (const n of [1, 2, 3]) assert.equal((await call('adduser', employee(n))).status, 201)
+    const statuses = []
+    for (const n of [1, 2, 3]) statuses.push((await call('deleteuser', { employee_id: `B${n}` })).status)
+    assert.deepEqual(statuses, [200, 202, 202])
+
+    await page.click('nav.tabs >> text=Identity Management')
+    assert.match((await page.textContent('#held-notice')) ?? '', /2 from Pilot feed/)
+    await page.click('#held-notice >> text=Review held terminations')
+    await page.waitForURL(/\/console\/holds$/)
+    assert.match((await page.textContent('#held-changes')) ?? '', /B2[\s\S]*B3/)
+    await page.click('#held-destinations button:has-text("Approve 2")')
+    assert.match((await page.textContent('.notice')) ?? '', /2 held terminations applied/)
+    assert.equal(await page.locator('#held-notice').count(), 0)
+
+    // The user's page: details and every change, with who made it.
+    await page.click('nav.sub >> text=User Manager')
+    await page.click('a:has-text("bea2@acme.example.com")')
+    await page.waitForSelector('#user-history')
+    assert.match((await page.textContent('#user-details')) ?? '', /terminated/)
+    const history = (await page.textContent('#user-history')) ?? ''
+    assert.match(
+      history,
+      /created[\s\S]*HR destination[\s\S]*terminated[\s\S]*administrator[\s\S]*status: active → terminated/,
+    )
+
+    // The audit log: the approval and the sign-in, by this administrator.
+    await page.click('nav.tabs >> text=Administration')
+    await page.click('nav.sub >> text=Audit log')
+    const audit = (await page.textContent('#audit-log')) ?? ''
+    assert.match(audit, /approveHolds/)
+    assert.match(audit, /updateDestination/)
+    assert.match(audit, /signIn/)
+    await page.close()
+  })
+
+  it('pages through 250 deliveries with Next and Previous, and filters the Activity tab', async () => {
+    const ids: string[] = []
+    await t.services.database.transaction(async (trx) => {
+      for (let i = 0; i < 250; i++) {
+        ids.push(
+          await recordDelivery(trx, {
+            tenantId: acmeTenantId,
+            endpoint: 'createticket',
+            principal: `api_key:${acmeKeyId}`,
+            statusCode: i % 4 === 0 ? 400 : 201,
+            error: i % 4 === 0 ? 'Requestor email was not found' : null,
+            requestId: `browser-${i}`,
+            durationMs: 1,
+            requestBody: { i },
+          }),
+        )
+      }
+    })
+    const page = await browser.newPage()
+    page.setDefaultTimeout(10_000)
+    await page.goto(`${origin}/console/login`)
+    await page.fill('#email', adminEmail)
+    await page.fill('#password', ADMIN_PASSWORD)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/console\/administration\/api-keys$/)
+    await page.click('nav.tabs >> text=Activity')
+
+    const listed = () =>
+      page.$$eval('main table a[href^="/console/activity/dlv_"]', (links) =>
+        links.map((a) => (a.getAttribute('href') ?? '').replace('/console/activity/', '')),
+      )
+    // The caller reads as the key's name, not its id.
+    assert.equal((await page.textContent('main table tbody tr td:nth-child(6)'))?.trim(), 'test')
+    const seen: string[] = []
+    const sizes: number[] = []
+    for (;;) {
+      const rows = (await listed()).filter((id) => ids.includes(id))
+      seen.push(...rows)
+      sizes.push(rows.length)
+      if ((await page.locator('nav.pager a[rel="next"]').count()) === 0) break
+      await page.click('nav.pager a[rel="next"]')
+      assert.ok(sizes.length < 10, 'the pages end')
+    }
+    // 50 a page, newest first, each delivery once (the first test's deliveries come after them).
+    assert.deepEqual(sizes.slice(0, 5), [50, 50, 50, 50, 50])
+    assert.deepEqual(seen, [...ids].reverse())
+    // Back one page: the rows of the page before.
+    await page.click('nav.pager a[rel="prev"]')
+    assert.equal((await listed()).length, 50)
+
+    // Failed only, through the filter form: one in four (63), and the pager keeps the filter.
+    await page.selectOption('select[name="outcome"]', 'failed')
+    await page.click('form.filters [type=submit]')
+    assert.match(page.url(), /outcome=failed/)
+    const failed = (await listed()).filter((id) => ids.includes(id))
+    assert.equal(failed.length, 50)
+    assert.match((await page.textContent('main table')) ?? '', /Requestor email was not found/)
+    await page.click('nav.pager a[rel="next"]')
+    assert.match(page.url(), /outcome=failed/)
+    assert.equal((await listed()).filter((id) => ids.includes(id)).length, 13)
+    assert.equal(await page.locator('nav.pager a[rel="next"]').count(), 0)
   })
 })

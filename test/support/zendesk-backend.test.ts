@@ -635,7 +635,9 @@ onEachDatabase('zendesk backend', { tenants: ['acme'], config: { allowPrivateCon
         small.reset()
         const builtin = await send()
         assert.equal(builtin.statusCode, 201, builtin.body)
-        assert.deepEqual(builtin.json(), { ticket: 4 })
+        // Unique, not gap-free: numbers the built-in system took in a block before the switch may be skipped.
+        const { ticket } = builtin.json() as { ticket: number }
+        assert.ok(ticket > 3, `the built-in number ${ticket} is past every number given`)
         assert.equal(small.requests.length, 0)
       } finally {
         await small.close()

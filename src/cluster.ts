@@ -1,0 +1,66 @@
+/**
+ * `serve --workers N`: N server processes sharing one port (node:cluster), on PostgreSQL.
+ *
+ * The primary only forks, watches and forwards signals; each worker is a complete `serve` (its own
+ * pool, caches and ticket-number blocks). SQLite is refused: a file has one writer, and one process
+ * with group commit already uses it fully; several would queue on its lock.
+ */
+import cluster, { type Worker } from 'node:cluster'
+import { AppError } from './errors.js'
+
+/** The number of workers asked for, checked: 1 to 64, and 1 on SQLite. */
+export function checkWorkers(value: string, databaseUrl: string): number {
+  const workers = Number(value)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new AppError('bad_request', { message: '--workers must be 1-64' })
+  if (workers > 1 && databaseUrl.startsWith('sqlite:'))
+    throw new AppError('bad_request', {
+      message:
+        '--workers > 1 needs PostgreSQL: a SQLite database has one writer, which one process already keeps busy (run one process, or use OPTIMALCLOUD_DATABASE_URL=postgres://…)',
+    })
+  return workers
+}
+
+/** True in a process that cluster.fork() started. */
+export function isClusterWorker(): boolean {
+  return cluster.isWorker
+}
+
+/**
+ * Runs the primary: forks `workers` processes that each run `serve`, forwards SIGTERM/SIGINT to them
+ * (each drains, see server.ts) and exits once all have: 0 when every one stopped cleanly. A worker
+ * that dies on its own is replaced, unless it died before listening (a port in use, a bad
+ * configuration): then the others are stopped and the primary fails too.
+ */
+export function runPrimary(workers: number): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false
+    let failed = false
+    const listening = new WeakSet<Worker>()
+    const stopAll = (signal: NodeJS.Signals) => {
+      stopping = true
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal)
+    }
+    const start = () => {
+      const worker = cluster.fork()
+      worker.once('listening', () => listening.add(worker))
+    }
+    cluster.on('exit', (worker, code, signal) => {
+      const clean = code === 0 && signal === null
+      if (!stopping && listening.has(worker)) {
+        process.stderr.write(`worker ${worker.process.pid} ended (${signal ?? code}): starting another\n`)
+        start()
+        return
+      }
+      if (!clean) failed = true
+      if (!stopping) stopAll('SIGTERM')
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        process.exitCode = failed ? 1 : 0
+        resolve()
+      }
+    })
+    process.once('SIGTERM', () => stopAll('SIGTERM'))
+    process.once('SIGINT', () => stopAll('SIGINT'))
+    for (let i = 0; i < workers; i++) start()
+  })
+}

@@ -1,0 +1,131 @@
+/**
+ * SQLite WAL checkpoints on a worker thread, so the event loop never runs one.
+ *
+ * By default the connection that commits runs a checkpoint once the WAL passes a size: with group
+ * commit that is the request path, and a checkpoint of tens of MiB (copy the pages into the database
+ * file, fsync it) stalled every request waiting on the event loop for as long: the p99 and max latency
+ * under load were mostly checkpoints. So the service's connections run with `wal_autocheckpoint = 0`
+ * and this thread, with a connection of its own, checkpoints instead:
+ *
+ * - PASSIVE after each turn with writes, once the WAL file has reached CHECKPOINT_AT_BYTES: it copies
+ *   what no reader still needs and never waits for, nor blocks, the writer; the writer starts the WAL
+ *   over from its beginning once a checkpoint has copied all of it, so the file stays that size;
+ * - RESTART when PASSIVE cannot catch up with the writes and the file reaches twice that size: the
+ *   writer waits while the last frames are copied (a short stall, the price of a bounded WAL);
+ * - TRUNCATE once writes have stopped for IDLE_MS: the WAL file shrinks back to nothing.
+ *
+ * Commits are as durable as before: a commit is in the WAL (synced with synchronous=FULL) before it is
+ * acknowledged, whoever checkpoints it later. If the thread dies, `onFailure` lets the owner turn
+ * automatic checkpoints back on.
+ */
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+
+/** PASSIVE checkpoints start once the WAL file is this large (before that, SQLite's WAL just grows). */
+export const CHECKPOINT_AT_BYTES = 16 * 1024 * 1024
+/** How often the thread looks for writes. */
+const POLL_MS = 100
+/** No writes for this long: the WAL is truncated. */
+const IDLE_MS = 1000
+
+/** The thread's code: CommonJS run with `eval`, so it needs no file of its own next to the compiled or the tsx-run source. */
+const THREAD = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { statSync } = require('node:fs')
+const Database = require(workerData.driver)
+const db = new Database(workerData.path)
+db.pragma('busy_timeout = 5000')
+db.pragma('synchronous = ' + workerData.synchronous)
+db.pragma('wal_autocheckpoint = 0')
+const walSize = () => { try { return statSync(workerData.path + '-wal').size } catch { return 0 } }
+// Changes whenever another connection commits: how the thread sees writes (the WAL file's size does
+// not change once the writer starts it over from the beginning).
+const dataVersion = () => db.pragma('data_version', { simple: true })
+let version = dataVersion()
+let lastChange = Date.now()
+let truncated = walSize() === 0
+const checkpoint = (mode) => {
+  const [result] = db.pragma('wal_checkpoint(' + mode + ')')
+  parentPort.postMessage({ type: 'checkpoint', mode: mode.toLowerCase() })
+  return result
+}
+const timer = setInterval(() => {
+  try {
+    const now = dataVersion()
+    if (now !== version) {
+      version = now
+      lastChange = Date.now()
+      truncated = false
+      if (walSize() < workerData.checkpointAt) return
+      // A checkpoint copies the frames there were when it began; the writer starts the WAL over only
+      // once all of them are copied. Writes keep coming, so a few quick rounds catch up with them.
+      checkpoint('PASSIVE')
+      // A checkpoint copies the frames there were when it began, and the writer starts the WAL over
+      // (and cuts the file back to journal_size_limit) only when a transaction begins with all of them
+      // copied. Under steady writes that moment may not come: RESTART then makes the writer wait for
+      // the few frames PASSIVE left, and the WAL starts over. A short stall, the price of the bound.
+      if (walSize() >= workerData.checkpointAt * 2) checkpoint('RESTART')
+    } else if (!truncated && Date.now() - lastChange >= workerData.idleMs) {
+      if (walSize() > 0) checkpoint('TRUNCATE')
+      truncated = true
+    }
+  } catch (error) {
+    // SQLITE_BUSY: a writer or a reader is in the way; the next turn tries again.
+    if (!String(error && error.code).startsWith('SQLITE_BUSY')) throw error
+  }
+}, workerData.pollMs)
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return
+  clearInterval(timer)
+  db.close()
+  parentPort.close()
+})
+`
+
+export interface CheckpointWorker {
+  /** Stops the thread and closes its connection. */
+  stop(): Promise<void>
+  /** Checkpoints run so far, by mode (for tests and diagnostics). */
+  readonly counts: { passive: number; truncate: number }
+}
+
+/**
+ * Starts the checkpoint thread for the SQLite file at `path`.
+ *
+ * @example const worker = startCheckpointWorker('./data/x.db', 'NORMAL', () => writer.pragma('wal_autocheckpoint = 1000'))
+ */
+export function startCheckpointWorker(
+  path: string,
+  synchronous: 'NORMAL' | 'FULL',
+  onFailure: (error: unknown) => void,
+  checkpointAt = CHECKPOINT_AT_BYTES,
+): CheckpointWorker {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3')
+  const worker = new Worker(THREAD, {
+    eval: true,
+    workerData: { driver, path, synchronous, checkpointAt, pollMs: POLL_MS, idleMs: IDLE_MS },
+    // The thread needs none of the parent's loaders (tsx); it is plain CommonJS.
+    execArgv: [],
+  })
+  // Never what keeps the process alive.
+  worker.unref()
+  const counts = { passive: 0, truncate: 0 }
+  let stopping = false
+  worker.on('message', (message: { type?: string; mode?: 'passive' | 'truncate' }) => {
+    if (message.type === 'checkpoint' && message.mode !== undefined) counts[message.mode]++
+  })
+  worker.on('error', (error) => {
+    if (!stopping) onFailure(error)
+  })
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  return {
+    counts,
+    async stop() {
+      stopping = true
+      // Unreferenced, the thread's exit would not keep the loop alive for this wait.
+      worker.ref()
+      worker.postMessage('stop')
+      await exited
+    },
+  }
+}
