@@ -162,10 +162,9 @@ onEachDatabase('Console: user page with history', (s) => {
     assert.equal(disabled.statusCode, 200)
 
     const users = await getPage(s.app, '/console/users', host, cookie)
-    assert.match(
-      users.body,
-      new RegExp(`<a href="/console/users/${userId}">una(<wbr>)?@acme\\.(<wbr>)?example\\.(<wbr>)?com</a>`),
-    )
+    // Emails may wrap at their separators (<wbr>), so the table fits a desktop screen.
+    const usersTable = users.body.replaceAll('<wbr>', '')
+    assert.match(usersTable, new RegExp(`<a href="/console/users/${userId}">una@acme\\.example\\.com</a>`))
     const page = await getPage(s.app, `/console/users/${userId}`, host, cookie)
     assert.equal(page.statusCode, 200)
     assert.match(page.body, /id="user-details"/)
