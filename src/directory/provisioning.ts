@@ -7,6 +7,7 @@ import { preparedQuery } from '../storage/prepared-query.js'
 import type { UserTable } from '../storage/schema.js'
 import {
   countTermination,
+  dropHeldTerminations,
   holdReason,
   holdTermination,
   lockDestinationTerminations,
@@ -151,6 +152,9 @@ async function addUserIn(
     await insertUser(trx, row)
     outcome = { user: toUser(row), created: true, changed: true, changes: diffUser(undefined, row) }
   } else {
+    // The HR system re-hired (or re-sent) the employee after a termination that is still held: in the
+    // order the HR system sent them, the employee ends up active, so approving must not terminate it.
+    await dropHeldTerminations(trx, target, existing.id)
     // An account an administrator disabled stays disabled: only a terminated one comes back.
     const status = existing.status === 'terminated' ? 'active' : existing.status
     outcome = await applyChanges(trx, existing, {

@@ -115,3 +115,17 @@ export async function holdTermination(
     })
     .execute()
 }
+
+/** Drops the held termination of `userId` through this destination (an adduser for the employee came after it). */
+export async function dropHeldTerminations(
+  trx: Tx,
+  target: Pick<SafeguardTarget, 'tenantId' | 'destinationId'>,
+  userId: string,
+): Promise<void> {
+  await trx
+    .deleteFrom('held_changes')
+    .where('tenant_id', '=', target.tenantId)
+    .where('destination_id', '=', target.destinationId)
+    .where('user_id', '=', userId)
+    .execute()
+}

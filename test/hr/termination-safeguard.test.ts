@@ -139,6 +139,35 @@ onEachDatabase('Mass-termination safeguard', (s) => {
     })
   })
 
+  it('an adduser after a held termination of the same employee supersedes it: approving then leaves the re-hired user active', async () => {
+    const { pluginId, employees } = await destinationWith(s, { termination_limit: '1' }, 3)
+    await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: employees[0] })
+    assert.equal(
+      (await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: employees[1] })).statusCode,
+      202,
+    )
+    assert.equal(
+      (await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: employees[2] })).statusCode,
+      202,
+    )
+    const rehire = await hr(s.app, s.acme, pluginId, 'adduser', {
+      employee_id: employees[1],
+      first_name: 'Terry',
+      last_name: 'Minate1',
+      email: `t${sequence}-1@acme.example.com`,
+    })
+    assert.equal(rehire.statusCode, 200, rehire.body)
+    assert.deepEqual(
+      (await holdsOf(s, pluginId)).map((h) => h.employee_id),
+      [employees[2]],
+    )
+    assert.deepEqual((await as(s.app, s.acme, 'POST', `/destinations/${pluginId}/holds/approve`)).body, {
+      applied: 1,
+    })
+    assert.equal(await statusOf(s, employees[1] as string), 'active')
+    assert.equal(await statusOf(s, employees[2] as string), 'terminated')
+  })
+
   it('reject drops them without changing any user: {"rejected":N}', async () => {
     const { pluginId, employees } = await destinationWith(s, { termination_limit: '1' }, 3)
     for (const id of employees) await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: id })
