@@ -10,6 +10,7 @@ import { newId } from '../ids.js'
 import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
 import type { Db } from '../storage/database.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
+import { actorNames } from './actor-names.js'
 
 export interface NewAuditEntry {
   tenantId: string
@@ -29,6 +30,8 @@ export interface NewAuditEntry {
 export interface AuditEntry {
   id: string
   actor: string
+  /** The actor by name (the key's name, the administrator's email), when it has one. */
+  actor_name: string | null
   action: string
   target: string | null
   details: unknown
@@ -68,10 +71,10 @@ export async function recordAudit(db: Db, entry: NewAuditEntry): Promise<void> {
  * @example const page = await listAudit(db, tenantId, { limit: 100, cursor: null })
  */
 export async function listAudit(db: Db, tenantId: string, request: PageRequest): Promise<Page<AuditEntry>> {
-  return keysetPage(
+  const page = await keysetPage(
     request,
     'desc',
-    (entry) => entry.id,
+    (entry: AuditEntry) => entry.id,
     async (bound, order, limit) => {
       let query = db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenantId)
       if (bound !== null) query = query.where('id', bound.op, bound.key)
@@ -79,6 +82,7 @@ export async function listAudit(db: Db, tenantId: string, request: PageRequest):
       return rows.map((row) => ({
         id: row.id,
         actor: row.actor,
+        actor_name: null,
         action: row.action,
         target: row.target,
         details: row.details === null ? null : (JSON.parse(row.details) as unknown),
@@ -88,6 +92,15 @@ export async function listAudit(db: Db, tenantId: string, request: PageRequest):
       }))
     },
   )
+  const names = await actorNames(
+    db,
+    tenantId,
+    page.items.map((entry) => entry.actor),
+  )
+  return {
+    ...page,
+    items: page.items.map((entry) => ({ ...entry, actor_name: names.get(entry.actor) ?? null })),
+  }
 }
 
 /** The details as JSON, secrets masked, without what a database cannot hold, cut to a bounded size. */

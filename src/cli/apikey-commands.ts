@@ -1,7 +1,8 @@
-/** `optimalcloud apikey create|list|revoke`: the API Key Manager from the command line. */
+/** `optimalcloud apikey create|list|revoke|delete`: the API Key Manager from the command line. */
 
 import type { Command } from 'commander'
 import { createApiKey, pageApiKeys, parseDuration, revokeApiKey } from '../auth/api-keys.js'
+import { deleteRevokedApiKey } from '../directory/deletions.js'
 import { auditCli } from './audit.js'
 import { type CommonOptions, common, table, tenantNamed, withServices } from './context.js'
 import { type PageOptions, pageFlags, readPages } from './paged-list.js'
@@ -79,6 +80,23 @@ export function registerApiKeyCommands(program: Command): void {
         return { id: revoked.id, revoked: true }
       },
       (r) => `API key ${r.id} revoked.`,
+    ),
+  )
+  common(
+    apikey
+      .command('delete <id>')
+      .description('delete a revoked API key from the list for good (revoke it first)')
+      .requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((id: string, opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const deleted = await deleteRevokedApiKey(services, tenant.id, id)
+        await auditCli(services, tenant.id, 'deleteRevokedApiKey', id)
+        return deleted
+      },
+      (r) => `API key ${r.id} deleted.`,
     ),
   )
 }

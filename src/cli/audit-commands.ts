@@ -10,7 +10,9 @@ export function registerAuditCommands(program: Command): void {
     pageFlags(
       audit
         .command('list')
-        .description('audit entries, newest first (read only: nothing changes them; retention deletes them after OPTIMALCLOUD_AUDIT_RETENTION_DAYS)')
+        .description(
+          'audit entries, newest first (read only: nothing changes them; retention deletes them after OPTIMALCLOUD_AUDIT_RETENTION_DAYS)',
+        )
         .requiredOption('--tenant <tenant>', 'tenant name'),
     ),
   ).action((opts: CommonOptions & { tenant?: string } & PageOptions) =>
@@ -20,7 +22,16 @@ export function registerAuditCommands(program: Command): void {
         const tenant = await tenantNamed(services, opts.tenant)
         return readPages(opts, (request) => listAudit(services.database.db, tenant.id, request))
       },
-      (rows) => table(rows, ['created_at', 'actor', 'action', 'target', 'client_address', 'request_id']),
+      (rows) =>
+        table(rows, [
+          'created_at',
+          'actor',
+          'actor_name',
+          'action',
+          'target',
+          'client_address',
+          'request_id',
+        ]),
     ),
   )
 }

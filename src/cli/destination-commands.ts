@@ -1,6 +1,7 @@
-/** `optimalcloud destination create|list|get|update|enable|disable`: the Provisioning Manager from the command line. */
+/** `optimalcloud destination create|list|get|update|enable|disable|delete`: the Provisioning Manager from the command line. */
 
 import type { Command } from 'commander'
+import { deleteDestination } from '../directory/deletions.js'
 import {
   createDestination,
   type DestinationView,
@@ -220,4 +221,23 @@ export function registerDestinationCommands(program: Command): void {
       ),
     )
   }
+  common(
+    destination
+      .command('delete <plugin_id>')
+      .description(
+        'delete a disabled destination without users or held changes (one with users stays disabled)',
+      )
+      .requiredOption('--tenant <tenant>', 'tenant name'),
+  ).action((pluginId: string, opts: TenantOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const deleted = await deleteDestination(services, tenant, pluginId)
+        await auditCli(services, tenant.id, 'deleteDestination', pluginId)
+        return deleted
+      },
+      (r) => `Destination ${r.plugin_id} deleted.`,
+    ),
+  )
 }

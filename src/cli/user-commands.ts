@@ -1,6 +1,8 @@
-/** `optimalcloud user create|list|get|enable|disable`: the User Manager from the command line. */
+/** `optimalcloud user create|list|get|enable|disable|set-password|delete|history`: the User Manager from the command line. */
 
 import type { Command } from 'commander'
+import { deleteServiceAccount } from '../directory/deletions.js'
+import { resetPassword } from '../directory/password-reset.js'
 import { describeChanges } from '../directory/user-changes.js'
 import { CLI_ACTOR, listUserHistory } from '../directory/user-history.js'
 import { changeUserStatus } from '../directory/user-status.js'
@@ -157,7 +159,58 @@ export function registerUserCommands(program: Command): void {
       ),
     )
   }
+  registerSetPasswordCommand(user)
+  registerDeleteCommand(user)
   registerHistoryCommand(user)
+}
+
+/** `user delete`: a disabled service account, for good (other users are disabled, not deleted). */
+function registerDeleteCommand(user: Command): void {
+  common(
+    whoFlags(user.command('delete').description('delete a disabled service account (disable it first)')),
+  ).action((opts: TenantOptions & WhoOptions) =>
+    withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        const deleted = await deleteServiceAccount(services, tenant.id, found.id)
+        await auditCli(services, tenant.id, 'deleteServiceAccount', found.id)
+        return deleted
+      },
+      (r) => `User ${r.id} deleted.`,
+    ),
+  )
+}
+
+/** `user set-password`: a service account's or administrator's new password, from standard input. */
+function registerSetPasswordCommand(user: Command): void {
+  common(
+    whoFlags(
+      user
+        .command('set-password')
+        .description(
+          'reset the password of a service account or administrator (the old one stops working within seconds)',
+        )
+        .option('--password-stdin', 'read the new password from standard input (required)'),
+    ),
+  ).action(async (opts: TenantOptions & WhoOptions & { passwordStdin?: boolean }) => {
+    if (opts.passwordStdin !== true) {
+      throw new AppError('bad_request', { message: 'set-password needs --password-stdin' })
+    }
+    const password = await readSecretFromStdin()
+    await withServices(
+      opts,
+      async (services) => {
+        const tenant = await tenantNamed(services, opts.tenant)
+        const found = await findOne(services, tenant, opts)
+        const changed = await resetPassword(services, tenant.id, found.id, password, CLI_ACTOR)
+        await auditCli(services, tenant.id, 'setUserPassword', found.id)
+        return changed
+      },
+      describe,
+    )
+  })
 }
 
 /** `user history`: every change of one user, oldest first. */
@@ -183,7 +236,7 @@ function registerHistoryCommand(user: Command): void {
       (rows) =>
         table(
           rows.map((row) => ({ ...row, changes: describeChanges(row.changes) })),
-          ['created_at', 'action', 'actor', 'delivery_id', 'changes'],
+          ['created_at', 'action', 'actor_name', 'actor', 'delivery_id', 'changes'],
         ),
     ),
   )

@@ -30,7 +30,7 @@ async function apiKeysPage(
 <td>${k.name}</td><td><code>${k.prefix}…</code></td><td>${k.management ? 'yes' : 'no'}</td>
 <td>${when(k.created_at)}</td><td>${k.expires_at === null ? 'never' : when(k.expires_at)}</td>
 <td>${k.revoked_at === null ? badge('active', true) : badge(`revoked ${when(k.revoked_at)}`, false)}</td>
-<td>${k.revoked_at === null ? postButton(`/console/administration/api-keys/${k.id}/revoke`, 'Revoke', session.csrf, 'danger') : ''}</td>
+<td>${k.revoked_at === null ? postButton(`/console/administration/api-keys/${k.id}/revoke`, 'Revoke', session.csrf, 'danger') : html`<a href="/console/administration/api-keys/${k.id}/delete">Delete</a>`}</td>
 </tr>`,
   )
   return sendPage(reply, status, {

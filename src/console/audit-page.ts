@@ -21,7 +21,7 @@ export function registerAuditPage(app: FastifyInstance, services: Services): voi
     const rows = page.items.map(
       (
         entry,
-      ) => html`<tr><td>${when(entry.created_at)}</td><td class="mono">${entry.actor}</td><td>${entry.action}</td>
+      ) => html`<tr><td>${when(entry.created_at)}</td><td>${entry.actor_name ?? ''}<br><span class="mono muted">${entry.actor}</span></td><td>${entry.action}</td>
 <td class="mono">${entry.target ?? ''}</td><td class="mono">${entry.details === null ? '' : JSON.stringify(entry.details)}</td>
 <td class="mono">${entry.client_address ?? ''}</td><td class="mono">${entry.request_id ?? ''}</td></tr>`,
     )

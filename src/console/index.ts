@@ -13,10 +13,12 @@ import { registerActivityPages } from './activity-page.js'
 import { registerAdministrationPages } from './administration-page.js'
 import { CONSOLE_NAMING } from './audit-naming.js'
 import { registerAuditPage } from './audit-page.js'
+import { registerDeletePages } from './delete-pages.js'
 import { field, sendPage } from './forms.js'
 import { registerHoldPages } from './holds-page.js'
 import { COPY_SCRIPT_CSP, html } from './layout.js'
 import { registerLoginRoutes } from './login-page.js'
+import { registerPasswordPages } from './password-page.js'
 import { registerProvisioningPages } from './provisioning-page.js'
 import { type ConsoleSession, csrfMatches, findSession, SESSION_COOKIE } from './session.js'
 import { registerSupportPages } from './support-page.js'
@@ -118,11 +120,13 @@ export function consolePlugin(services: Services) {
     registerAdministrationPages(app, services)
     registerProvisioningPages(app, services)
     registerUserPages(app, services)
+    registerPasswordPages(app, services)
     registerHoldPages(app, services)
     registerUserPage(app, services)
     registerAuditPage(app, services)
     registerSupportPages(app, services)
     registerSupportSettingsPages(app, services)
     registerActivityPages(app, services)
+    registerDeletePages(app, services)
   }
 }

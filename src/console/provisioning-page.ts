@@ -175,7 +175,7 @@ function detailPage(
 <tr><th>Status</th><td>${d.enabled ? badge('enabled', true) : badge('disabled', false)} ${
       d.enabled
         ? postButton(`${base}/disable`, 'Disable', session.csrf, 'danger')
-        : postButton(`${base}/enable`, 'Enable', session.csrf)
+        : html`${postButton(`${base}/enable`, 'Enable', session.csrf)} <a href="${base}/delete">Delete</a>`
     }</td></tr>
 ${settings}
 </tbody></table>

@@ -12,15 +12,16 @@ import { badge, html, type SafeHtml, when } from './layout.js'
 import { pagerLinks } from './pager.js'
 
 /** An actor as a reader wants it: a destination links to its page, a delivery to its log entry. */
-function actorCell(actor: string, deliveryId: string | null): SafeHtml {
+function actorCell(actor: string, name: string | null, deliveryId: string | null): SafeHtml {
   const [kind, id = ''] = actor.split(':', 2)
+  const label = name === null ? html`<code>${id}</code>` : html`${name}`
   const who =
     kind === 'destination'
-      ? html`HR destination <a href="/console/administration/provisioning/${id}"><code>${id}</code></a>`
+      ? html`HR destination <a href="/console/administration/provisioning/${id}">${label}</a>`
       : kind === 'api_key'
-        ? html`API key <code>${id}</code>`
+        ? html`API key ${label}`
         : kind === 'console_admin'
-          ? html`administrator <a href="/console/users/${id}"><code>${id}</code></a>`
+          ? html`administrator <a href="/console/users/${id}">${label}</a>`
           : html`${actor}`
   return deliveryId === null
     ? who
@@ -62,7 +63,7 @@ export function registerUserPage(app: FastifyInstance, services: Services): void
       const rows = page.items.map(
         (
           entry,
-        ) => html`<tr><td>${when(entry.created_at)}</td><td>${entry.action}</td><td>${actorCell(entry.actor, entry.delivery_id)}</td>
+        ) => html`<tr><td>${when(entry.created_at)}</td><td>${entry.action}</td><td>${actorCell(entry.actor, entry.actor_name, entry.delivery_id)}</td>
 <td>${Object.keys(entry.changes).length === 0 ? html`<span class="muted">no field shown</span>` : describeChanges(entry.changes)}</td></tr>`,
       )
       const base = `/console/users/${user.id}`

@@ -92,7 +92,13 @@ async function usersPage(
           ? html`<span class="muted" title="Only its HR system brings it back">by its HR system</span>`
           : u.status === 'active'
             ? postButton(`/console/users/${u.id}/disable`, 'Disable', session.csrf, 'danger')
-            : postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)
+            : u.service_account && !u.admin
+              ? html`${postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)} <a href="/console/users/${u.id}/delete">Delete</a>`
+              : postButton(`/console/users/${u.id}/enable`, 'Enable', session.csrf)
+    }${
+      (u.service_account || u.admin) && u.status !== 'terminated'
+        ? html` <a href="/console/users/${u.id}/password" data-reset-password="${u.email}">Reset password</a>`
+        : ''
     }</td>
 </tr>`,
   )

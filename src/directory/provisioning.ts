@@ -227,6 +227,11 @@ async function modifyUserIn(
 ): Promise<ProvisioningOutcome> {
   const email = command.email === undefined ? undefined : checkEmail(command.email)
   const existing = await lockLinked(dialect, trx, target, command.ref)
+  if (command.terminate === true && existing.status !== 'terminated') {
+    // An HR system that reports a status (Paylocity's T, BambooHR's Inactive) terminates through a
+    // modify: never held (modifies never are), but counted in the destination's hour like any termination.
+    await countTermination(trx, safeguardOf(target), existing.id, new Date())
+  }
   const nextEmail = email ?? existing.email
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : nextEmail
   if (nextEmail.toLowerCase() !== existing.email_key || loginId.toLowerCase() !== existing.login_key) {

@@ -3,6 +3,7 @@
  * administrator through the API, the console or the CLI, status changes, creation) with its time, its
  * actor and the fields before → after. Written in the transaction of the change, so neither lands alone.
  */
+import { actorNames } from '../audit/actor-names.js'
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
@@ -35,6 +36,8 @@ export interface UserHistoryEntry {
   user_id: string
   action: HistoryAction
   actor: string
+  /** The actor by name (the key's name, the administrator's email, the destination's name), when it has one. */
+  actor_name: string | null
   delivery_id: string | null
   changes: FieldChanges
   created_at: string
@@ -94,10 +97,10 @@ export async function listUserHistory(
     .where('id', '=', userId)
     .executeTakeFirst()
   if (user === undefined) throw new AppError('not_found', { message: 'User not found' })
-  return keysetPage(
+  const page = await keysetPage(
     request,
     'asc',
-    (entry) => entry.id,
+    (entry: UserHistoryEntry) => entry.id,
     async (bound, order, limit) => {
       let query = db
         .selectFrom('user_history')
@@ -111,10 +114,20 @@ export async function listUserHistory(
         user_id: row.user_id,
         action: row.action as HistoryAction,
         actor: row.actor,
+        actor_name: null,
         delivery_id: row.delivery_id,
         changes: JSON.parse(row.changes) as FieldChanges,
         created_at: row.created_at,
       }))
     },
   )
+  const names = await actorNames(
+    db,
+    tenantId,
+    page.items.map((entry) => entry.actor),
+  )
+  return {
+    ...page,
+    items: page.items.map((entry) => ({ ...entry, actor_name: names.get(entry.actor) ?? null })),
+  }
 }

@@ -16,6 +16,9 @@ export const AuditEntrySchema = Type.Object({
   actor: Type.String({
     description: 'api_key:<id>, console_admin:<user id>, cli, or anonymous (a failed sign-in)',
   }),
+  actor_name: Nullable(
+    Type.String({ description: "The actor by name: the API key's name, the administrator's email" }),
+  ),
   action: Type.String({
     description:
       'The management API operation it was (createApiKey, updateDestination, approveHolds, …), or signIn, signInFailed, signOut',

@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { deleteDestination } from '../directory/deletions.js'
 import {
   createDestination,
   getDestination,
@@ -72,6 +73,8 @@ const DestinationChangeBody = Type.Object(
 )
 
 const PluginParams = Type.Object({ pluginId: Type.String() })
+
+const Deleted = Type.Object({ plugin_id: Type.String(), deleted: Type.Literal(true) })
 
 export function destinationRoutes(services: Services) {
   return async function register(app: FastifyInstance): Promise<void> {
@@ -178,5 +181,19 @@ export function destinationRoutes(services: Services) {
           }),
       )
     }
+
+    api.delete(
+      '/destinations/:pluginId',
+      {
+        schema: {
+          tags,
+          operationId: 'deleteDestination',
+          summary: 'Delete a disabled destination that has no users (one with users can only stay disabled)',
+          params: PluginParams,
+          response: { 200: Deleted, ...changeErrors(404) },
+        },
+      },
+      async (request) => deleteDestination(services, callerOf(request).tenant, request.params.pluginId),
+    )
   }
 }

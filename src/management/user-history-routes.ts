@@ -23,6 +23,11 @@ export const UserHistorySchema = Type.Object({
     description:
       'destination:<plugin_id> (an HR webhook; see delivery_id), api_key:<id>, console_admin:<user id>, cli or system',
   }),
+  actor_name: Nullable(
+    Type.String({
+      description: "The actor by name: the destination's name, the API key's name, the administrator's email",
+    }),
+  ),
   delivery_id: Nullable(
     Type.String({ description: 'The delivery-log entry of the HR call that made the change' }),
   ),

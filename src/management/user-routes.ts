@@ -4,15 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { principalName } from '../auth/authenticator.js'
+import { deleteServiceAccount } from '../directory/deletions.js'
+import { resetPassword } from '../directory/password-reset.js'
 import { changeUserStatus } from '../directory/user-status.js'
-import {
-  createUser,
-  findUserById,
-  MAX_PASSWORD,
-  pageUsers,
-  setPassword,
-  type UserDetails,
-} from '../directory/users.js'
+import { createUser, findUserById, MAX_PASSWORD, pageUsers, type UserDetails } from '../directory/users.js'
 import { AppError } from '../errors.js'
 import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
@@ -207,20 +202,27 @@ export function userRoutes(services: Services) {
           response: { 200: UserSchema, ...changeErrors(404) },
         },
       },
-      async (request) => {
-        const tenantId = callerOf(request).tenant.id
-        const user = await requireUser(tenantId, request.params.id)
-        if (!user.service_account && !user.admin) {
-          throw new AppError('bad_request', {
-            message: 'Only service accounts and administrators have a password',
-          })
-        }
-        await setPassword(database, tenantId, user.id, request.body.password, {
+      async (request) =>
+        resetPassword(services, callerOf(request).tenant.id, request.params.id, request.body.password, {
           actor: principalName(callerOf(request).principal),
-        })
-        services.authenticator.forget()
-        return requireUser(tenantId, user.id)
+        }),
+    )
+
+    api.delete(
+      '/users/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'deleteServiceAccount',
+          summary: 'Delete a disabled service account (other users are disabled, not deleted)',
+          params: IdParams,
+          response: {
+            200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }),
+            ...changeErrors(404),
+          },
+        },
       },
+      async (request) => deleteServiceAccount(services, callerOf(request).tenant.id, request.params.id),
     )
 
     for (const action of ['disable', 'enable'] as const) {

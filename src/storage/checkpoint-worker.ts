@@ -37,6 +37,7 @@ const db = new Database(workerData.path)
 db.pragma('busy_timeout = 5000')
 db.pragma('synchronous = ' + workerData.synchronous)
 db.pragma('wal_autocheckpoint = 0')
+parentPort.postMessage({ type: 'ready' })
 const walSize = () => { try { return statSync(workerData.path + '-wal').size } catch { return 0 } }
 // Changes whenever another connection commits: how the thread sees writes (the WAL file's size does
 // not change once the writer starts it over from the beginning).
@@ -111,8 +112,11 @@ export function startCheckpointWorker(
   worker.unref()
   const counts = { passive: 0, truncate: 0 }
   let stopping = false
-  worker.on('message', (message: { type?: string; mode?: 'passive' | 'truncate' }) => {
-    if (message.type === 'checkpoint' && message.mode !== undefined) counts[message.mode]++
+  let ready = false
+  worker.on('message', (message: { type?: string; mode?: 'passive' | 'truncate' | 'restart' }) => {
+    if (message.type === 'ready') ready = true
+    if (message.type === 'checkpoint' && (message.mode === 'passive' || message.mode === 'truncate'))
+      counts[message.mode]++
   })
   worker.on('error', (error) => {
     if (!stopping) onFailure(error)
@@ -122,6 +126,12 @@ export function startCheckpointWorker(
     counts,
     async stop() {
       stopping = true
+      // Still starting (loading the driver takes a while on a busy machine): it has checkpointed
+      // nothing and holds no lock, so it is ended at once rather than waited for.
+      if (!ready) {
+        await worker.terminate()
+        return
+      }
       // Unreferenced, the thread's exit would not keep the loop alive for this wait.
       worker.ref()
       worker.postMessage('stop')

@@ -19,17 +19,30 @@
  * commits, not at the insert; since a failed statement aborts a PostgreSQL transaction anyway, no
  * caller could go on after it, and the transaction still fails as a whole.
  */
-import type {
-  CompiledQuery,
-  DatabaseConnection,
-  PostgresPoolClient,
-  PostgresQueryResult,
-  QueryResult,
-} from 'kysely'
-import type { SessionPool } from './read-only-sessions.js'
+import { createHash } from 'node:crypto'
+import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
+import type pg from 'pg'
+import type { SessionClient, SessionPool } from './read-only-sessions.js'
+
+/**
+ * Held inserts are sent as named prepared statements: PostgreSQL parses and plans each text once per
+ * connection instead of on every request. Only inserts without RETURNING are named: they return no
+ * rows, so a column added by a migration while the service runs cannot break their cached plan.
+ */
+const names = new Map<string, string>()
+
+function statementFor(sql: string, values: unknown[]): pg.QueryConfig {
+  let name = names.get(sql)
+  if (name === undefined) {
+    name = `oc_${createHash('sha256').update(sql).digest('base64url').slice(0, 24)}`
+    if (names.size >= 1000) names.clear()
+    names.set(sql, name)
+  }
+  return { name, text: sql, values }
+}
 
 /** Kysely's PostgreSQL result shape for a pg result. */
-function toResult<R>(result: PostgresQueryResult<unknown>): QueryResult<R> {
+function toResult<R>(result: pg.QueryResult): QueryResult<R> {
   const { command, rowCount, rows } = result
   const writes = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
   return {
@@ -81,7 +94,7 @@ export function joinInserts(queries: readonly CompiledQuery[]): { sql: string; p
 
 export class LazyTransaction implements DatabaseConnection {
   private held: CompiledQuery[] = []
-  private client: PostgresPoolClient | null = null
+  private client: SessionClient | null = null
 
   constructor(private readonly pool: SessionPool) {}
 
@@ -111,12 +124,12 @@ export class LazyTransaction implements DatabaseConnection {
       if (this.held.length === 0) return
       const { sql, parameters } = joinInserts(this.held)
       this.held = []
-      await this.pool.query(sql, parameters)
+      await this.pool.query(statementFor(sql, parameters))
       return
     }
     // On a failure the caller rolls back, which releases the connection.
     await this.sendHeld()
-    await this.client.query('commit', [])
+    await this.client.query('commit')
     this.release()
   }
 
@@ -124,7 +137,7 @@ export class LazyTransaction implements DatabaseConnection {
     this.held = []
     if (this.client === null) return
     try {
-      await this.client.query('rollback', [])
+      await this.client.query('rollback')
       this.release()
     } catch (error) {
       // A connection that cannot roll back is not handed to the next caller.
@@ -135,7 +148,7 @@ export class LazyTransaction implements DatabaseConnection {
   private async open(): Promise<void> {
     const client = await this.pool.connect()
     try {
-      await client.query('begin', [])
+      await client.query('begin')
     } catch (error) {
       client.release(true)
       throw error
@@ -147,10 +160,10 @@ export class LazyTransaction implements DatabaseConnection {
     if (this.held.length === 0) return
     const { sql, parameters } = joinInserts(this.held)
     this.held = []
-    await this.openClient().query(sql, parameters)
+    await this.openClient().query(statementFor(sql, parameters))
   }
 
-  private openClient(): PostgresPoolClient {
+  private openClient(): SessionClient {
     if (this.client === null) throw new Error('LazyTransaction: no open transaction')
     return this.client
   }

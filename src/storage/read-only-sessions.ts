@@ -1,5 +1,5 @@
 /** PostgreSQL sessions opened while the database was read-only are not kept once it is writable again. */
-import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely'
+import type { PostgresPool, PostgresPoolClient } from 'kysely'
 import type pg from 'pg'
 
 /** PostgreSQL's read_only_sql_transaction: a write in a read-only transaction. */
@@ -8,7 +8,7 @@ const READ_ONLY_SQL_TRANSACTION = '25006'
 interface Session {
   /** Sessions are numbered in the order the pool opened them. */
   serial: number
-  client: PostgresPoolClient
+  client: PostgresPoolClient & SessionClient
 }
 
 /**
@@ -25,11 +25,18 @@ interface Session {
  *
  * @example new PostgresDialect({ pool: withoutStaleReadOnlySessions(new pg.Pool({ connectionString })) })
  */
-/** The pool Kysely uses, and the lazy transactions' one-statement queries (see lazy-transaction.ts). */
+/** A session as the lazy transactions use it: pg's own query (text and values, or a named statement). */
+export interface SessionClient {
+  query(statement: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult>
+  /** `true` closes the session instead of returning it to the pool. */
+  release(destroy?: boolean): void
+}
+
+/** The pool Kysely uses, and the lazy transactions' sessions and one-statement queries (see lazy-transaction.ts). */
 export interface SessionPool extends PostgresPool {
-  connect(): Promise<PostgresPoolClient>
+  connect(): Promise<PostgresPoolClient & SessionClient>
   /** One statement on a session of the pool, autocommitted (pg's `pool.query`, through this pool's sessions). */
-  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>
+  query(statement: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult>
 }
 
 export function withoutStaleReadOnlySessions(pool: pg.Pool): SessionPool {
@@ -38,17 +45,17 @@ export function withoutStaleReadOnlySessions(pool: pg.Pool): SessionPool {
   /** Sessions numbered up to this one were open when a write was refused as read-only. */
   let retiredUpTo = 0
 
-  const watch = (client: pg.PoolClient): PostgresPoolClient => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  const watch = (client: pg.PoolClient): PostgresPoolClient & SessionClient => {
     return {
       query: ((...args: unknown[]) => {
-        const result = query(...args)
+        // Looked up at each call, not bound once: whatever wraps pg's query later (tracing) still sees it.
+        const result = (client.query as (...a: unknown[]) => unknown).apply(client, args)
         if (!(result instanceof Promise)) return result // a cursor
         return result.catch((error: unknown) => {
           if ((error as { code?: unknown } | null)?.code === READ_ONLY_SQL_TRANSACTION) retiredUpTo = opened
           throw error
         })
-      }) as PostgresPoolClient['query'],
+      }) as PostgresPoolClient['query'] & SessionClient['query'],
       release: (destroy?: boolean) => client.release(destroy),
     }
   }
@@ -67,10 +74,10 @@ export function withoutStaleReadOnlySessions(pool: pg.Pool): SessionPool {
         client.release(true) // closes it; the pool opens a new session for the next connect()
       }
     },
-    async query<R>(sql: string, parameters: ReadonlyArray<unknown>) {
+    async query(statement: string | pg.QueryConfig, values?: unknown[]) {
       const client = await this.connect()
       try {
-        return await client.query<R>(sql, parameters)
+        return await client.query(statement, values)
       } finally {
         client.release()
       }

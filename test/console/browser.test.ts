@@ -8,7 +8,7 @@ import { type Browser, chromium } from 'playwright-core'
 import { recordDelivery } from '../../src/deliveries/deliveries.js'
 import { createUser } from '../../src/directory/users.js'
 import { bambooEmployeeFixture, type FakeBambooHr, startFakeBambooHr } from '../fakes/fake-bamboohr.js'
-import { type SeededTenant, seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
+import { seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
 import { ADMIN_PASSWORD, addAdmin } from './console-helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -20,13 +20,18 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   let browser: Browser
   let origin: string
   let adminEmail: string
-  let acme: SeededTenant
   let bamboo: FakeBambooHr
+  let acmeKey: string
+  let acmeKeyId: string
+  let acmeTenantId: string
 
   before(async () => {
     // The fake BambooHR listens on 127.0.0.1: the operator's allow-private setting is the only way to reach it.
     t = await startTestApp('sqlite', { allowPrivateConnectors: true })
-    acme = await seedTenant(t.services, 'acme')
+    const acme = await seedTenant(t.services, 'acme')
+    acmeKey = acme.key
+    acmeKeyId = acme.keyId
+    acmeTenantId = acme.tenant.id
     adminEmail = (await addAdmin(t.services, acme.tenant)).email
     bamboo = await startFakeBambooHr()
     await t.app.listen({ host: '127.0.0.1', port: 0 })
@@ -203,13 +208,19 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     await page.goto(`${origin}/console/administration/provisioning`)
     const destination = await page.getAttribute('main table a', 'href')
     assert.ok(destination !== null)
+    await page.goto(`${origin}/console/users`)
+    const passwordPage = await page.getAttribute('a[data-reset-password]', 'href')
+    assert.ok(passwordPage !== null, 'a service account has Reset password')
     const pages = [
       '/console/administration/api-keys',
       '/console/administration/provisioning',
       destination,
+      `${destination}/edit`,
       '/console/users',
       '/console/support',
+      '/console/support/settings',
       '/console/activity',
+      passwordPage,
     ]
     for (const width of [1280, 390]) {
       await page.setViewportSize({ width, height: 900 })
@@ -236,15 +247,99 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     await context.close()
   })
 
+  it('pilots an HR feed in dry run, holds terminations over the limit and approves them, then reads a user history and the audit log', async () => {
+    const page = await browser.newPage()
+    page.setDefaultTimeout(10_000)
+    await page.goto(`${origin}/console/login`)
+    await page.fill('#email', adminEmail)
+    await page.fill('#password', ADMIN_PASSWORD)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/console\/administration\/api-keys$/)
+
+    // A Generic HR destination in dry run with a safeguard of one termination an hour.
+    await page.click('text=Provisioning Manager')
+    await page.click('[data-new-destination="generic-hr"]')
+    await page.fill('#dest-name', 'Pilot feed')
+    await page.fill('#dest-setting-termination_limit', '1')
+    await page.selectOption('#dest-setting-mode', 'dry-run')
+    await page.click('form[action="/console/administration/provisioning"] button[type=submit]')
+    const addUrl = new URL((await page.textContent('[data-url="adduser"]')) ?? '')
+    const pluginId = addUrl.pathname.split('/').at(-2) ?? ''
+    const call = async (operation: string, body: object) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/v5.0/mgmt/api/v1.0/webhooks/provisioning/${pluginId}/${operation}`,
+        headers: {
+          host: addUrl.host,
+          authorization: `Bearer ${acmeKey}`,
+          'content-type': 'application/json',
+        },
+        payload: JSON.stringify(body),
+      })
+      return { status: res.statusCode, body: res.json() as Record<string, unknown> }
+    }
+    const employee = (n: number) => ({
+      employee_id: `B${n}`,
+      first_name: 'Bea',
+      last_name: `Feed${n}`,
+      email: `bea${n}@acme.example.com`,
+    })
+    const dry = await call('adduser', employee(1))
+    assert.equal(dry.status, 201)
+    assert.equal(dry.body.dry_run, true)
+    await page.click('nav.tabs >> text=Activity')
+    assert.match((await page.textContent('[data-dry-run]')) ?? '', /dry run/)
+    assert.match((await page.textContent('main')) ?? '', /would create user bea1@acme\.example\.com/)
+
+    // Live: three hires, three terminations; the second and third are held.
+    await page.goto(`${origin}/console/administration/provisioning/${pluginId}/edit`)
+    await page.selectOption('#dest-setting-mode', 'live')
+    await page.click('form.stack button[type=submit]')
+    assert.match((await page.textContent('.notice')) ?? '', /Destination saved/)
+    for (const n of [1, 2, 3]) assert.equal((await call('adduser', employee(n))).status, 201)
+    const statuses = []
+    for (const n of [1, 2, 3]) statuses.push((await call('deleteuser', { employee_id: `B${n}` })).status)
+    assert.deepEqual(statuses, [200, 202, 202])
+
+    await page.click('nav.tabs >> text=Identity Management')
+    assert.match((await page.textContent('#held-notice')) ?? '', /2 from Pilot feed/)
+    await page.click('#held-notice >> text=Review held terminations')
+    await page.waitForURL(/\/console\/holds$/)
+    assert.match((await page.textContent('#held-changes')) ?? '', /B2[\s\S]*B3/)
+    await page.click('#held-destinations button:has-text("Approve 2")')
+    assert.match((await page.textContent('.notice')) ?? '', /2 held terminations applied/)
+    assert.equal(await page.locator('#held-notice').count(), 0)
+
+    // The user's page: details and every change, with who made it.
+    await page.click('nav.sub >> text=User Manager')
+    await page.click('a:has-text("bea2@acme.example.com")')
+    await page.waitForSelector('#user-history')
+    assert.match((await page.textContent('#user-details')) ?? '', /terminated/)
+    const history = (await page.textContent('#user-history')) ?? ''
+    assert.match(
+      history,
+      /created[\s\S]*HR destination[\s\S]*terminated[\s\S]*administrator[\s\S]*status: active → terminated/,
+    )
+
+    // The audit log: the approval and the sign-in, by this administrator.
+    await page.click('nav.tabs >> text=Administration')
+    await page.click('nav.sub >> text=Audit log')
+    const audit = (await page.textContent('#audit-log')) ?? ''
+    assert.match(audit, /approveHolds/)
+    assert.match(audit, /updateDestination/)
+    assert.match(audit, /signIn/)
+    await page.close()
+  })
+
   it('pages through 250 deliveries with Next and Previous, and filters the Activity tab', async () => {
     const ids: string[] = []
     await t.services.database.transaction(async (trx) => {
       for (let i = 0; i < 250; i++) {
         ids.push(
           await recordDelivery(trx, {
-            tenantId: acme.tenant.id,
+            tenantId: acmeTenantId,
             endpoint: 'createticket',
-            principal: `api_key:${acme.keyId}`,
+            principal: `api_key:${acmeKeyId}`,
             statusCode: i % 4 === 0 ? 400 : 201,
             error: i % 4 === 0 ? 'Requestor email was not found' : null,
             requestId: `browser-${i}`,

@@ -162,11 +162,9 @@ onEachDatabase('Console: user page with history', (s) => {
     assert.equal(disabled.statusCode, 200)
 
     const users = await getPage(s.app, '/console/users', host, cookie)
-    // Long values are wrappable: <wbr> after dots and before the @ (layout.ts).
-    assert.match(
-      users.body.replaceAll('<wbr>', ''),
-      new RegExp(`<a href="/console/users/${userId}">una@acme\\.example\\.com</a>`),
-    )
+    // Emails may wrap at their separators (<wbr>), so the table fits a desktop screen.
+    const usersTable = users.body.replaceAll('<wbr>', '')
+    assert.match(usersTable, new RegExp(`<a href="/console/users/${userId}">una@acme\\.example\\.com</a>`))
     const page = await getPage(s.app, `/console/users/${userId}`, host, cookie)
     assert.equal(page.statusCode, 200)
     assert.match(page.body, /id="user-details"/)
@@ -175,11 +173,11 @@ onEachDatabase('Console: user page with history', (s) => {
     assert.match(page.body, /mobile: \(none\) → \+1 555 0111/)
     assert.match(
       page.body,
-      new RegExp(`HR destination <a href="/console/administration/provisioning/${pluginId}">`),
+      new RegExp(`HR destination <a href="/console/administration/provisioning/${pluginId}">HR</a>`),
     )
     assert.match(
       page.body,
-      /<td>disabled<\/td><td>administrator <a href="\/console\/users\/[^"]+"><code>[^<]+<\/code><\/a><\/td>\s*<td>status: active → disabled/,
+      /<td>disabled<\/td><td>administrator <a href="\/console\/users\/[^"]+">admin@acme\.example\.com<\/a><\/td>\s*<td>status: active → disabled/,
     )
 
     const theirs = await s.db

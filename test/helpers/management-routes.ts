@@ -1,7 +1,8 @@
 /** Every Management API route, and a way to call them, for the tests that must hold on all of them. */
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { createApiKey } from '../../src/auth/api-keys.js'
-import { createDestination } from '../../src/directory/destinations.js'
+import { createDestination, updateDestination } from '../../src/directory/destinations.js'
+import { changeUserStatus } from '../../src/directory/user-status.js'
 import { createUser } from '../../src/directory/users.js'
 import type { Services } from '../../src/services.js'
 import { post, SERVICE_PASSWORD, type SeededTenant, TICKETS } from './test-app.js'
@@ -207,6 +208,27 @@ export const MANAGEMENT_ROUTES: ManagementRoute[] = [
       })
       const { ticket } = res.json() as { ticket: number }
       return { path: `/tickets/${ticket}` }
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/destinations/{pluginId}',
+    prepare: async (services, _app, tenant) => {
+      const destination = await createDestination(services, tenant.tenant, {
+        type: 'generic-hr',
+        name: 'Old HR',
+      })
+      await updateDestination(services, tenant.tenant, destination.plugin_id, { enabled: false })
+      return { path: `/destinations/${destination.plugin_id}` }
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/users/{id}',
+    prepare: async (services, _app, tenant) => {
+      const account = await someUser(services, tenant, true)
+      await changeUserStatus(services, tenant.tenant.id, account.id, 'disable', { actor: 'test' })
+      return { path: `/users/${account.id}` }
     },
   },
   { method: 'GET', route: '/deliveries', prepare: async () => ({ path: '/deliveries' }) },

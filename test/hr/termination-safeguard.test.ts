@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { createDestination } from '../../src/directory/destinations.js'
+import { applyHrCommands } from '../../src/directory/provisioning.js'
 import { as, mgmt } from '../helpers/management-routes.js'
 import { onEachDatabase, type Suite } from '../helpers/suite.js'
 import type { SeededTenant } from '../helpers/test-app.js'
@@ -154,12 +155,19 @@ onEachDatabase('Mass-termination safeguard', (s) => {
     )
   })
 
-  it('the default limit is 20 terminations an hour', async () => {
-    const { pluginId, employees } = await destinationWith(s, {}, 21)
+  it('the default limit is 20 terminations an hour: 25 terminations stop at 20 with 5 held, and approving applies the 5', async () => {
+    const { pluginId, employees } = await destinationWith(s, {}, 25)
     const statuses: number[] = []
     for (const id of employees)
       statuses.push((await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: id })).statusCode)
-    assert.deepEqual(statuses, [...Array(20).fill(200), 202])
+    assert.deepEqual(statuses, [...Array(20).fill(200), ...Array(5).fill(202)])
+    assert.deepEqual(
+      (await holdsOf(s, pluginId)).map((h) => h.employee_id),
+      employees.slice(20),
+    )
+    const approved = await as(s.app, s.acme, 'POST', `/destinations/${pluginId}/holds/approve`)
+    assert.deepEqual(approved.body, { applied: 5 })
+    for (const id of employees) assert.equal(await statusOf(s, id), 'terminated')
   })
 
   it('termination_limit=0 switches the safeguard off', async () => {
@@ -206,6 +214,31 @@ onEachDatabase('Mass-termination safeguard', (s) => {
     assert.deepEqual(
       (await holdsOf(s, pluginId)).map((h) => h.employee_id),
       ['P2'],
+    )
+  })
+
+  it('a modify that terminates (an HR status such as Paylocity T) is applied, never held, and counted in the hour', async () => {
+    const { pluginId, employees } = await destinationWith(s, { termination_limit: '1' }, 3)
+    const target = {
+      tenantId: s.acme.tenant.id,
+      destinationId: pluginId,
+      loginId: 'email' as const,
+      terminationLimit: 1,
+    }
+    const ref = (id: string | undefined) => ({ employeeId: id ?? '', companyId: '' })
+    const [first] = await applyHrCommands(s.services.database, target, [
+      { kind: 'modify', command: { ref: ref(employees[0]), terminate: true } },
+    ])
+    assert.equal(first?.user.status, 'terminated')
+    // Over the limit, a status-terminating modify still applies (modifies are never held)...
+    const [second] = await applyHrCommands(s.services.database, target, [
+      { kind: 'modify', command: { ref: ref(employees[1]), terminate: true } },
+    ])
+    assert.equal(second?.user.status, 'terminated')
+    // ...and both count: the next deleteuser is held.
+    assert.equal(
+      (await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: employees[2] })).statusCode,
+      202,
     )
   })
 

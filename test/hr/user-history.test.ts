@@ -11,6 +11,7 @@ interface Entry {
   user_id: string
   action: string
   actor: string
+  actor_name: string | null
   delivery_id: string | null
   changes: Record<string, { before: unknown; after: unknown }>
   created_at: string
@@ -69,6 +70,7 @@ onEachDatabase('User history', (s) => {
     )
     for (const entry of history) {
       assert.equal(entry.actor, `destination:${pluginId}`)
+      assert.equal(entry.actor_name, `HR ${sequence}`)
       assert.equal(entry.user_id, userId)
       assert.ok(!Number.isNaN(Date.parse(entry.created_at)))
     }
@@ -118,6 +120,8 @@ onEachDatabase('User history', (s) => {
       ],
     )
     assert.deepEqual(history[1]?.changes, { status: { before: 'active', after: 'disabled' } })
+    // Named for people: the key's name.
+    assert.equal(history[1]?.actor_name, 'test')
     assert.deepEqual(history[3]?.changes, {})
     assert.ok(!res.body.includes('secret pass') && !res.body.includes('scrypt'), res.body)
     const stored = await s.db.selectFrom('user_history').select('changes').where('user_id', '=', id).execute()
