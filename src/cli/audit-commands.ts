@@ -10,7 +10,9 @@ export function registerAuditCommands(program: Command): void {
     pageFlags(
       audit
         .command('list')
-        .description('audit entries, newest first (read only: nothing changes or deletes them)')
+        .description(
+          'audit entries, newest first (read only: nothing changes them; retention deletes them after OPTIMALCLOUD_AUDIT_RETENTION_DAYS)',
+        )
         .requiredOption('--tenant <tenant>', 'tenant name'),
     ),
   ).action((opts: CommonOptions & { tenant?: string } & PageOptions) =>

@@ -6,6 +6,7 @@ import type { Services } from '../services.js'
 import { administrationNav } from './administration-nav.js'
 import { contextOf, sendPage, sessionOf } from './forms.js'
 import { html, when } from './layout.js'
+import { pagerLinks } from './pager.js'
 
 const BASE = '/console/administration/audit'
 
@@ -24,14 +25,14 @@ export function registerAuditPage(app: FastifyInstance, services: Services): voi
 <td class="mono">${entry.target ?? ''}</td><td class="mono">${entry.details === null ? '' : JSON.stringify(entry.details)}</td>
 <td class="mono">${entry.client_address ?? ''}</td><td class="mono">${entry.request_id ?? ''}</td></tr>`,
     )
-    const pager = html`<p>${page.previous === null ? '' : html`<a href="${BASE}?cursor=${page.previous}">Previous</a> `}${page.next === null ? '' : html`<a href="${BASE}?cursor=${page.next}">Next</a>`}</p>`
+    const pager = pagerLinks(BASE, {}, page)
     return sendPage(reply, 200, {
       title: 'Audit log',
       tab: 'administration',
       context: contextOf(session),
       body: html`<h1>Administration</h1>${administrationNav('audit')}
 <section class="card"><h2>Audit log</h2>
-<p class="muted">Every change an administrator made (API keys, users, destinations and their settings, support settings, replays, held terminations) through the console, the management API or the CLI, and every sign-in and failed sign-in. Secret values are never recorded. Entries cannot be changed or deleted.</p>
+<p class="muted">Every change an administrator made (API keys, users, destinations and their settings, support settings, replays, held terminations) through the console, the management API or the CLI, and every sign-in and failed sign-in. Secret values are never recorded. Entries cannot be changed; they are deleted once older than the retention window (OPTIMALCLOUD_AUDIT_RETENTION_DAYS, 365 days by default).</p>
 ${
   page.items.length === 0
     ? html`<p class="muted">No entries yet.</p>`

@@ -6,6 +6,7 @@ import type { Services } from '../services.js'
 import { consoleActor, contextOf, sendPage, sessionOf, userError } from './forms.js'
 import { heldNotice, identityNav } from './identity-nav.js'
 import { html, postButton, when } from './layout.js'
+import { pagerLinks } from './pager.js'
 import type { ConsoleSession } from './session.js'
 
 async function holdsPage(
@@ -33,7 +34,7 @@ async function holdsPage(
     (h) => html`<tr><td>${when(h.created_at)}</td><td>${h.destination_name}</td><td>${h.employee_id}</td>
 <td><a href="/console/users/${h.user_id}">${h.email ?? h.user_id}</a></td><td class="muted">${h.reason}</td></tr>`,
   )
-  const pager = html`<p>${page.previous === null ? '' : html`<a href="/console/holds?cursor=${page.previous}">Previous</a> `}${page.next === null ? '' : html`<a href="/console/holds?cursor=${page.next}">Next</a>`}</p>`
+  const pager = pagerLinks('/console/holds', {}, page)
   return sendPage(reply, status, {
     title: 'Held terminations',
     tab: 'users',

@@ -9,6 +9,7 @@ import type { Services } from '../services.js'
 import { contextOf, sendPage, sessionOf } from './forms.js'
 import { identityNav } from './identity-nav.js'
 import { badge, html, type SafeHtml, when } from './layout.js'
+import { pagerLinks } from './pager.js'
 
 /** An actor as a reader wants it: a destination links to its page, a delivery to its log entry. */
 function actorCell(actor: string, name: string | null, deliveryId: string | null): SafeHtml {
@@ -66,7 +67,7 @@ export function registerUserPage(app: FastifyInstance, services: Services): void
 <td>${Object.keys(entry.changes).length === 0 ? html`<span class="muted">no field shown</span>` : describeChanges(entry.changes)}</td></tr>`,
       )
       const base = `/console/users/${user.id}`
-      const pager = html`<p>${page.previous === null ? '' : html`<a href="${base}?cursor=${page.previous}">Previous</a> `}${page.next === null ? '' : html`<a href="${base}?cursor=${page.next}">Next</a>`}</p>`
+      const pager = pagerLinks(base, {}, page)
       return sendPage(reply, 200, {
         title: user.email,
         tab: 'users',

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
+import { recordAudit } from '../../src/audit/audit-log.js'
 import { recordDelivery } from '../../src/deliveries/deliveries.js'
 import { createDestination } from '../../src/directory/destinations.js'
 import { addRequester } from '../../src/support/requesters.js'
@@ -166,5 +167,28 @@ onEachDatabase('lists in the console', (s) => {
     assert.equal(caseys(search.body), 1)
     const terminated = await page('/console/users?status=terminated')
     assert.match(terminated.body, /No users match these filters/)
+  })
+
+  it('pages the audit log with the same Next and Previous links', async () => {
+    await s.services.database.transaction(async (trx) => {
+      for (let i = 0; i < 130; i++)
+        await recordAudit(trx, {
+          tenantId: s.acme.tenant.id,
+          actor: 'cli',
+          action: 'pagingProbe',
+          target: `t${i}`,
+        })
+    })
+    const probes = (body: string) => (body.match(/<td>pagingProbe<\/td>/g) ?? []).length
+    const first = await page('/console/administration/audit')
+    assert.equal(first.statusCode, 200)
+    assert.equal(probes(first.body), 100)
+    const next = links(first.body, 'next')[0]
+    assert.ok(next !== undefined)
+    const second = await page(next)
+    assert.equal(probes(second.body), 30)
+    assert.deepEqual(links(second.body, 'prev').length, 1)
+    const theirs = await getPage(s.app, '/console/administration/audit', s.other.host, otherCookie)
+    assert.equal(probes(theirs.body), 0)
   })
 })
