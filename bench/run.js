@@ -279,6 +279,16 @@ async function measure(target) {
     clearInterval(sampler)
     sampleRss()
     const all = await Promise.all(children.map((child) => ask(child, 'stats')))
+    if (pgDb !== null && all.some((stats) => stats.inFlight > 0)) {
+      // Requests that did not finish: show what the database connections are doing.
+      const c = new pg.Client({ connectionString: pgDb.url })
+      await c.connect()
+      const { rows } = await c.query(
+        'select state, wait_event_type, wait_event, left(query, 100) as query from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      )
+      await c.end()
+      console.log('\n  still in flight; database connections:', rows)
+    }
     // SIGKILL, not a clean close: the count below must come from what was committed, nothing flushed on exit.
     for (const child of children) {
       if (CPU_PROF === null) child.kill('SIGKILL')
@@ -434,7 +444,7 @@ async function main() {
     // (requests cut off at the deadline may be committed and answered to a closed socket).
     for (const r of row.rounds)
       check(
-        `${target.name}: committed ${r.committed} = 2xx written ${r.serverAnswers2xx} (client saw ${r.clientAnswers2xx})`,
+        `${target.name}: committed ${r.committed} = 2xx written ${r.serverAnswers2xx} (client saw ${r.clientAnswers2xx}${r.inFlightLeft === 0 ? '' : `, ${r.inFlightLeft} still in flight`})`,
         r.committed === r.serverAnswers2xx &&
           r.clientAnswers2xx <= r.committed &&
           r.committed - r.clientAnswers2xx <= 2 * CONNECTIONS &&

@@ -95,6 +95,8 @@ export function joinInserts(queries: readonly CompiledQuery[]): { sql: string; p
 export class LazyTransaction implements DatabaseConnection {
   private held: CompiledQuery[] = []
   private client: SessionClient | null = null
+  /** The BEGIN under way: two queries of one transaction sent at once must not open two. */
+  private opening: Promise<void> | null = null
 
   constructor(private readonly pool: SessionPool) {}
 
@@ -107,7 +109,10 @@ export class LazyTransaction implements DatabaseConnection {
         this.held.push(query)
         return { numAffectedRows: BigInt(rows), rows: [] }
       }
-      await this.open()
+      this.opening ??= this.open().finally(() => {
+        this.opening = null
+      })
+      await this.opening
     }
     await this.sendHeld()
     return toResult<R>(await this.openClient().query(query.sql, [...query.parameters]))
