@@ -104,7 +104,11 @@ async function sigtermUnderLoad(dialect: 'sqlite' | 'postgres', args: string[] =
       assert.deepEqual(failures, [], 'no request that reached the server was reset')
       const numbers = settled.map((s) => (s.status === 'fulfilled' ? ticketNumber(s.value) : 0))
 
-      assert.deepEqual(await server.exited, { code: 0, signal: null })
+      const output = () => {
+        const { stdout, stderr } = server.output()
+        return `stdout (end): ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`
+      }
+      assert.deepEqual(await server.exited, { code: 0, signal: null }, output())
       assert.match(server.output().stdout, /"msg":"stopped"/)
       const stored = await storedTickets(db)
       const acknowledged = [first, lateNumber, ...numbers].sort((a, b) => a - b)
