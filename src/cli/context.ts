@@ -12,7 +12,7 @@ export interface CommonOptions {
   json?: boolean
 }
 
-/** Adds `--database-url` and `--json` to a command: SPEC §8 says every command takes them. */
+/** Adds `--database-url` and `--json` to a command: every command takes them (docs/cli.md). */
 export function common(command: Command): Command {
   return command
     .option(

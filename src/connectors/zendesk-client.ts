@@ -104,7 +104,7 @@ export function validateZendeskSettings(s: Partial<Record<string, unknown>>): st
   // ':' would end the Basic user part early and whitespace cannot be in an address.
   if (!/^[^\s@:]+@[^\s@:]+\.[^\s@:]+$/.test(email.trim())) return 'email must be an email address'
 
-  // The storage layer names it api_token (SPEC section 7), the client apiToken: accept both.
+  // The storage layer names it api_token, the client apiToken: accept both.
   const token = s.apiToken ?? s.api_token
   if (typeof token !== 'string' || token.trim() === '') return 'api_token is required'
   // A control character would let the token break out of the Authorization header.

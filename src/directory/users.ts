@@ -12,7 +12,7 @@ import { type ChangeActor, recordUserChange, SYSTEM_ACTOR } from './user-history
 
 export type UserStatus = 'active' | 'terminated' | 'disabled'
 
-/** The user object of the wire contract (SPEC §6). */
+/** The user object of the wire contract. */
 export interface User {
   id: string
   login_id: string

@@ -90,7 +90,7 @@ export function apiKeyRoutes(services: Services) {
 
     const revoke = async (tenantId: string, id: string) => {
       const revoked = await revokeApiKey(services.database, tenantId, id)
-      // This instance stops accepting the key at once; others within the recheck time (SPEC §3).
+      // This instance stops accepting the key at once; others within the recheck time.
       services.authenticator.forget()
       return { id: revoked.id, revoked: true as const }
     }

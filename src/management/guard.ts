@@ -1,4 +1,4 @@
-/** Who may use the Management API: a Management API key, or a console session, of the tenant named by the Host (SPEC §9). */
+/** Who may use the Management API: a Management API key, or a console session, of the tenant named by the Host. */
 
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from '../auth/authenticator.js'

@@ -1,4 +1,4 @@
-/** The Management REST API (SPEC §9) and its OpenAPI document, generated from the routes' TypeBox schemas. */
+/** The Management REST API and its OpenAPI document, generated from the routes' TypeBox schemas. */
 
 import swagger from '@fastify/swagger'
 import type { FastifyInstance, FastifyRequest } from 'fastify'

@@ -1,7 +1,7 @@
 /** TypeBox schemas the management routes share: error answers, nullable values, list limits. */
 import { type TSchema, Type } from '@sinclair/typebox'
 
-/** The contract's error body (SPEC §4). */
+/** The contract's error body. */
 export function errorBody(description: string) {
   return Type.Object({ error: Type.String() }, { description })
 }

@@ -17,7 +17,7 @@ import { changeErrors, errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
 
-/** The user object of SPEC §6 with what administrators see beside it; never a password hash. */
+/** The user object of the wire contract with what administrators see beside it; never a password hash. */
 export const UserSchema = Type.Object({
   id: Type.String(),
   login_id: Type.String(),

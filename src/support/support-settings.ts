@@ -1,4 +1,4 @@
-/** A tenant's support system setting (SPEC §7): builtin or Zendesk, with the Zendesk token sealed at rest. */
+/** A tenant's support system setting: builtin or Zendesk, with the Zendesk token sealed at rest. */
 import { checkOutboundUrl } from '../connectors/http/outbound-policy.js'
 import {
   validateZendeskSettings,

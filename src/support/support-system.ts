@@ -1,4 +1,4 @@
-/** The tenant's support system: the built-in one, or Zendesk (SPEC §7). */
+/** The tenant's support system: the built-in one, or Zendesk. */
 import type { Services } from '../services.js'
 import type { Tenant } from '../tenancy/tenants.js'
 import {

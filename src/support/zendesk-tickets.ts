@@ -1,4 +1,4 @@
-/** The Zendesk support backend (SPEC §7): tickets made in Zendesk, mirrored locally under Zendesk's number. */
+/** The Zendesk support backend: tickets made in Zendesk, mirrored locally under Zendesk's number. */
 import { setTimeout as delay } from 'node:timers/promises'
 import {
   ZendeskClient,

@@ -1,4 +1,4 @@
-/** Reading webhook bodies: required fields in order, string checks, the exact messages of SPEC §4. */
+/** Reading webhook bodies: required fields in order, string checks, the contract's exact messages. */
 import { AppError, mustBeString, requiredField } from '../errors.js'
 
 export type JsonObject = Record<string, unknown>

@@ -1,4 +1,4 @@
-/** The TICKETS webhooks (SPEC §5): ServiceNow and Generic. */
+/** The TICKETS webhooks: ServiceNow and Generic. */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../services.js'
 import { createTicket } from '../support/support-system.js'

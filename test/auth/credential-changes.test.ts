@@ -1,4 +1,4 @@
-/** SPEC §3: a revoked key, a changed password or a disabled account stops working within 5 s on every instance. */
+/** Credential changes: a revoked key, a changed password or a disabled account stops working within 5 s on every instance. */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'

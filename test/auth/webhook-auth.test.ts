@@ -1,4 +1,4 @@
-/** Webhook authentication (SPEC §3) on every webhook route: every bad credential is the same 401, auth comes first, the limiter. */
+/** Webhook authentication on every webhook route: every bad credential is the same 401, auth comes first, the limiter. */
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { before, describe, it } from 'node:test'

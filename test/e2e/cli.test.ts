@@ -1,4 +1,4 @@
-/** The real `optimalcloud` CLI as a child process: every command of SPEC §8 with --json, its errors, help. */
+/** The real `optimalcloud` CLI as a child process: every command of docs/cli.md with --json, its errors, help. */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { type CliResult, cliJson, type E2eDatabase, type Env, emptyDatabase, runCli } from '../helpers/cli.js'

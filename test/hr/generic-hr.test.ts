@@ -1,4 +1,4 @@
-/** The Generic HR webhooks (SPEC §6): adduser, modifyuser, deleteuser, their errors, the user object, the log. */
+/** The Generic HR webhooks: adduser, modifyuser, deleteuser, their errors, the user object, the log. */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createDestination } from '../../src/directory/destinations.js'
@@ -52,7 +52,7 @@ for (const dialect of DIALECTS) {
     const db = () => t.services.database.db
 
     describe('adduser', () => {
-      it('creates an active user from the documented body: 201 {"user":{...}} exactly as SPEC §6', async () => {
+      it('creates an active user from the documented body: 201 {"user":{...}} exactly as documented', async () => {
         const body = fixture('generic-hr-adduser.json')
         const res = await hr(t.app, acme, plugin, 'adduser', body)
         assert.equal(res.statusCode, 201, res.body)

@@ -1,4 +1,4 @@
-/** SPEC §2: the tenant comes from the Host; an unknown tenant is a failed authentication; tenants see nothing of each other. */
+/** Tenancy: the tenant comes from the Host; an unknown tenant is a failed authentication; tenants see nothing of each other. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { listDeliveries } from '../../src/deliveries/deliveries.js'

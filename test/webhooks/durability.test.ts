@@ -1,4 +1,4 @@
-/** SPEC §4: a 2xx answer means committed — seen by a new connection at once, and kept when the process is killed. */
+/** A 2xx answer means committed — seen by a new connection at once, and kept when the process is killed. */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'

@@ -1,4 +1,4 @@
-/** SPEC §5, Generic createticket: required fields in order, the requester, the ticket and its first comment. */
+/** Generic createticket: required fields in order, the requester, the ticket and its first comment. */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { it } from 'node:test'

@@ -1,4 +1,4 @@
-/** SPEC §5, Idempotency-Key on both TICKETS webhooks: repeats answer the first answer, only 2xx is kept, keys are per tenant. */
+/** Idempotency-Key on both TICKETS webhooks: repeats answer the first answer, only 2xx is kept, keys are per tenant. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { listDeliveries } from '../../src/deliveries/deliveries.js'

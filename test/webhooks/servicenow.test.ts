@@ -1,4 +1,4 @@
-/** SPEC §5, ServiceNow: required fields, the requester, the ticket and its first comment, repeats, priorities. */
+/** ServiceNow: required fields, the requester, the ticket and its first comment, repeats, priorities. */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { it } from 'node:test'

@@ -1,4 +1,4 @@
-/** SPEC §4 on both TICKETS webhooks: bodies that are not JSON objects, the size limit, content types, X-Request-Id. */
+/** The common wire rules on both TICKETS webhooks: bodies that are not JSON objects, the size limit, content types, X-Request-Id. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { BODY_LIMIT } from '../../src/app.js'
