@@ -3,6 +3,8 @@
  * administrator's email, `destination:<plugin_id>` as the destination's name. One query per kind for a
  * whole page, each bound to the tenant (another tenant's key or user is never named).
  */
+import { namesById } from '../directory/names.js'
+import type { Page } from '../lists/paging.js'
 import type { Db } from '../storage/database.js'
 
 /** `kind:id` split at the first colon; `cli`, `system` and `anonymous` have no id. */
@@ -21,47 +23,39 @@ export async function actorNames(
   tenantId: string,
   actors: Iterable<string>,
 ): Promise<Map<string, string>> {
-  const ids: Record<'api_key' | 'user' | 'destination', Set<string>> = {
-    api_key: new Set(),
-    user: new Set(),
-    destination: new Set(),
-  }
+  const ids = { apiKeys: [] as string[], users: [] as string[], destinations: [] as string[] }
   for (const actor of actors) {
     const [kind, id] = splitActor(actor)
     if (id === null) continue
-    if (kind === 'api_key') ids.api_key.add(id)
-    else if (kind === 'console_admin') ids.user.add(id)
-    else if (kind === 'destination') ids.destination.add(id)
+    if (kind === 'api_key') ids.apiKeys.push(id)
+    else if (kind === 'console_admin') ids.users.push(id)
+    else if (kind === 'destination') ids.destinations.push(id)
   }
-  const [keys, users, destinations] = await Promise.all([
-    ids.api_key.size === 0
-      ? []
-      : db
-          .selectFrom('api_keys')
-          .select(['id', 'name'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', [...ids.api_key])
-          .execute(),
-    ids.user.size === 0
-      ? []
-      : db
-          .selectFrom('users')
-          .select(['id', 'email as name'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', [...ids.user])
-          .execute(),
-    ids.destination.size === 0
-      ? []
-      : db
-          .selectFrom('destinations')
-          .select(['id', 'name'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', [...ids.destination])
-          .execute(),
-  ])
+  const found = await namesById(db, tenantId, ids)
   const names = new Map<string, string>()
-  for (const row of keys) names.set(`api_key:${row.id}`, row.name)
-  for (const row of users) names.set(`console_admin:${row.id}`, row.name)
-  for (const row of destinations) names.set(`destination:${row.id}`, row.name)
+  for (const [id, name] of found.apiKeys) names.set(`api_key:${id}`, name)
+  for (const [id, name] of found.users) names.set(`console_admin:${id}`, name)
+  for (const [id, name] of found.destinations) names.set(`destination:${id}`, name)
   return names
+}
+
+/**
+ * A page of entries with `actor_name` filled in from their `actor` (the audit log, a user's history).
+ *
+ * @example return withActorNames(db, tenantId, await keysetPage(...))
+ */
+export async function withActorNames<T extends { actor: string; actor_name: string | null }>(
+  db: Db,
+  tenantId: string,
+  page: Page<T>,
+): Promise<Page<T>> {
+  const names = await actorNames(
+    db,
+    tenantId,
+    page.items.map((entry) => entry.actor),
+  )
+  return {
+    ...page,
+    items: page.items.map((entry) => ({ ...entry, actor_name: names.get(entry.actor) ?? null })),
+  }
 }

@@ -10,7 +10,7 @@ import { newId } from '../ids.js'
 import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
 import type { Db } from '../storage/database.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
-import { actorNames } from './actor-names.js'
+import { withActorNames } from './actor-names.js'
 
 export interface NewAuditEntry {
   tenantId: string
@@ -92,15 +92,7 @@ export async function listAudit(db: Db, tenantId: string, request: PageRequest):
       }))
     },
   )
-  const names = await actorNames(
-    db,
-    tenantId,
-    page.items.map((entry) => entry.actor),
-  )
-  return {
-    ...page,
-    items: page.items.map((entry) => ({ ...entry, actor_name: names.get(entry.actor) ?? null })),
-  }
+  return withActorNames(db, tenantId, page)
 }
 
 /** The details as JSON, secrets masked, without what a database cannot hold, cut to a bounded size. */

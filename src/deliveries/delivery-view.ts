@@ -3,6 +3,7 @@
  * account's email, not `api_key:key_0mx4…`), the HR destination's name and the affected user's email,
  * and replays linked both ways, so a failed delivery that a replay fixed reads "replayed".
  */
+import { namesById } from '../directory/names.js'
 import type { Db } from '../storage/database.js'
 import type { Delivery } from './deliveries.js'
 
@@ -47,31 +48,8 @@ export async function viewDeliveries(
     if (delivery.user_id !== null) userIds.add(delivery.user_id)
     if (delivery.destination_id !== null) destinationIds.add(delivery.destination_id)
   }
-  const [keys, users, destinations, replays] = await Promise.all([
-    keyIds.size === 0
-      ? []
-      : db
-          .selectFrom('api_keys')
-          .select(['id', 'name'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', [...keyIds])
-          .execute(),
-    userIds.size === 0
-      ? []
-      : db
-          .selectFrom('users')
-          .select(['id', 'email'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', [...userIds])
-          .execute(),
-    destinationIds.size === 0
-      ? []
-      : db
-          .selectFrom('destinations')
-          .select(['id', 'name'])
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', [...destinationIds])
-          .execute(),
+  const [names, replays] = await Promise.all([
+    namesById(db, tenantId, { apiKeys: keyIds, users: userIds, destinations: destinationIds }),
     db
       .selectFrom('deliveries')
       .select(['id', 'replay_of', 'status_code'])
@@ -84,9 +62,7 @@ export async function viewDeliveries(
       .orderBy('id')
       .execute(),
   ])
-  const keyNames = new Map(keys.map((row) => [row.id, row.name]))
-  const emails = new Map(users.map((row) => [row.id, row.email]))
-  const destinationNames = new Map(destinations.map((row) => [row.id, row.name]))
+  const { apiKeys: keyNames, users: emails, destinations: destinationNames } = names
   // Per original: the replay that succeeded (the first one), else the latest attempt.
   const replayOf = new Map<string, { id: string; succeeded: boolean }>()
   for (const replay of replays) {

@@ -3,7 +3,7 @@
  * administrator through the API, the console or the CLI, status changes, creation) with its time, its
  * actor and the fields before → after. Written in the transaction of the change, so neither lands alone.
  */
-import { actorNames } from '../audit/actor-names.js'
+import { withActorNames } from '../audit/actor-names.js'
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
@@ -121,13 +121,5 @@ export async function listUserHistory(
       }))
     },
   )
-  const names = await actorNames(
-    db,
-    tenantId,
-    page.items.map((entry) => entry.actor),
-  )
-  return {
-    ...page,
-    items: page.items.map((entry) => ({ ...entry, actor_name: names.get(entry.actor) ?? null })),
-  }
+  return withActorNames(db, tenantId, page)
 }
