@@ -59,13 +59,10 @@ export async function migrateToLatest(database: Database): Promise<void> {
 
 /**
  * What PostgreSQL answers when a catalog object vanishes under a read: a schema (3F000), a table
- * (42P01) or a column (42703) that existed when the read began; and when two processes create
- * Kysely's own tables at the same moment on an empty database (several instances or `--workers`
- * starting together): `CREATE TABLE IF NOT EXISTS` is not atomic in the catalog, and the loser gets a
- * unique violation (23505, on pg_type) or "already exists" (42P07). The message does not always say
+ * (42P01) or a column (42703) that existed when the read began. The message does not always say
  * whose object it was; a real fault of our own migration answers the same after the last try.
  */
-const VANISHED = new Set(['3F000', '42P01', '42703', '23505', '42P07'])
+const VANISHED = new Set(['3F000', '42P01', '42703'])
 
 function isCatalogRace(error: unknown): boolean {
   return (
