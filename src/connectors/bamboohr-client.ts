@@ -1,6 +1,7 @@
 /** BambooHR API client: one employee's fields, for provisioning (`GET /api/gateway.php/{company}/v1/employees/{id}/`). */
 import type { HrEmployee } from '../hr-vendors/hr-employee.js'
 import { ConnectorError } from './connector-error.js'
+import { type HrApiFailureKind, hrApiKindOfOutbound, hrApiKindOfStatus } from './hr-api-failure.js'
 import { basicAuthorization, ConnectorHttp, OutboundError, type VendorAnswer } from './http/connector-http.js'
 import { type OutboundPolicy, outboundPolicy } from './http/outbound-policy.js'
 
@@ -27,15 +28,7 @@ export interface BambooHrSettings {
 /** What the service needs of an employee, mapped from BambooHR's answer (`status` `Inactive` is terminated). */
 export type BambooHrEmployee = HrEmployee
 
-export type BambooHrFailureKind =
-  | 'auth'
-  | 'not_found'
-  | 'server'
-  | 'timeout'
-  | 'network'
-  | 'bad_response'
-  /** An api_base_url that is not an https URL of a public host (the outbound URL policy); never called. */
-  | 'not_allowed'
+export type BambooHrFailureKind = HrApiFailureKind
 
 /** `message` is short and fixed (status and BambooHR's error code), never a key or BambooHR's own text. */
 export class BambooHrError extends ConnectorError<BambooHrFailureKind> {}
@@ -108,10 +101,7 @@ export class BambooHrClient {
       } catch (error) {
         if (!(error instanceof OutboundError)) throw error
         if (error.kind === 'network' && attempt === 1) continue
-        const kind: BambooHrFailureKind =
-          error.kind === 'timeout' || error.kind === 'network' || error.kind === 'not_allowed'
-            ? error.kind
-            : 'bad_response'
+        const kind = hrApiKindOfOutbound(error.kind)
         throw new BambooHrError(kind, error.message, error.status)
       }
       const { status } = answer
@@ -126,14 +116,7 @@ export class BambooHrClient {
         }
         return mapBambooHrEmployee(parsed)
       }
-      const kind: BambooHrFailureKind =
-        status === 404
-          ? 'not_found'
-          : status === 401 || status === 403
-            ? 'auth'
-            : status >= 500 || status === 429
-              ? 'server'
-              : 'bad_response'
+      const kind = hrApiKindOfStatus(status)
       throw new BambooHrError(kind, this.#http.statusReason(answer), status)
     }
   }

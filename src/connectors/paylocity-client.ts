@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import type { HrEmployee } from '../hr-vendors/hr-employee.js'
 import { ConnectorError } from './connector-error.js'
+import { type HrApiFailureKind, hrApiKindOfOutbound, hrApiKindOfStatus } from './hr-api-failure.js'
 import {
   ConnectorHttp,
   OutboundError,
@@ -24,15 +25,7 @@ export const DEFAULT_API_BASE_URL = 'https://api.paylocity.com'
 /** What the service needs of an employee, mapped from Weblink's answer. */
 export type PaylocityEmployee = HrEmployee
 
-export type PaylocityFailureKind =
-  | 'auth'
-  | 'not_found'
-  | 'server'
-  | 'timeout'
-  | 'network'
-  | 'bad_response'
-  /** A token_url or api_base_url that is not an https URL of a public host (the outbound URL policy); never called. */
-  | 'not_allowed'
+export type PaylocityFailureKind = HrApiFailureKind
 
 /** message says why (for the delivery log) and never contains the client secret or the access token. */
 export class PaylocityError extends ConnectorError<PaylocityFailureKind> {}
@@ -292,10 +285,7 @@ export class PaylocityClient {
       return await this.#http.send(request)
     } catch (err) {
       if (!(err instanceof OutboundError)) throw err
-      const kind: PaylocityFailureKind =
-        err.kind === 'timeout' || err.kind === 'network' || err.kind === 'not_allowed'
-          ? err.kind
-          : 'bad_response'
+      const kind = hrApiKindOfOutbound(err.kind)
       throw new PaylocityError(kind, err.message, err.status)
     }
   }
@@ -313,14 +303,7 @@ export class PaylocityClient {
   /** Only the status and Paylocity's error code reach the message: its bodies quote the request back. */
   #statusError(answer: VendorAnswer, doing: string): PaylocityError {
     const { status } = answer
-    const kind: PaylocityFailureKind =
-      status === 404
-        ? 'not_found'
-        : status === 401 || status === 403
-          ? 'auth'
-          : status >= 500 || status === 429
-            ? 'server'
-            : 'bad_response'
+    const kind = hrApiKindOfStatus(status)
     return new PaylocityError(kind, `${this.#http.statusReason(answer)} while ${doing}`, status)
   }
 
