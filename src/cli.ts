@@ -60,18 +60,7 @@ common(
     if (!config.databaseUrl.startsWith('sqlite:')) config.secretKey()
     const { checkWorkers, isClusterWorker, runPrimary } = await import('./cluster.js')
     const workers = checkWorkers(opts.workers, config.databaseUrl)
-    if (workers > 1 && !isClusterWorker()) {
-      // The schema is brought up to date once, here, before the workers start (not by each at once).
-      const { openDatabase } = await import('./storage/database.js')
-      const { migrateToLatest } = await import('./storage/migrate.js')
-      const database = openDatabase(config.databaseUrl, { pgSchema: config.pgSchema })
-      try {
-        await migrateToLatest(database)
-      } finally {
-        await database.close()
-      }
-      return runPrimary(workers)
-    }
+    if (workers > 1 && !isClusterWorker()) return runPrimary(config, workers)
     // Loaded here, not at the top: the HTTP stack (Fastify, routes, connectors) is a fifth of the start-up
     // time of every other command, which never needs it.
     const { serve } = await import('./server.js')
@@ -79,7 +68,7 @@ common(
     const drainMs = Number(process.env.OPTIMALCLOUD_DRAIN_MS ?? 500)
     if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000)
       throw new AppError('bad_request', { message: 'OPTIMALCLOUD_DRAIN_MS must be 0-600000' })
-    await serve(config, { port, host: opts.host, drainMs })
+    await serve(config, { port, host: opts.host, drainMs, worker: isClusterWorker() })
   },
 )
 

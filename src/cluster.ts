@@ -1,12 +1,17 @@
 /**
  * `serve --workers N`: N server processes sharing one port (node:cluster), on PostgreSQL.
  *
- * The primary only forks, watches and forwards signals; each worker is a complete `serve` (its own
+ * The primary brings the schema up to date once, runs the retention sweeper (one for all workers, not
+ * one each), forks, watches and forwards signals; each worker is a `serve` without those two (its own
  * pool, caches and ticket-number blocks). SQLite is refused: a file has one writer, and one process
  * with group commit already uses it fully; several would queue on its lock.
  */
 import cluster, { type Worker } from 'node:cluster'
+import type { Config } from './config.js'
 import { AppError } from './errors.js'
+import { RetentionSweeper, retentionRules } from './retention/sweeper.js'
+import { openDatabase } from './storage/database.js'
+import { migrateToLatest } from './storage/migrate.js'
 
 /** The number of workers asked for, checked: 1 to 64, and 1 on SQLite. */
 export function checkWorkers(value: string, databaseUrl: string): number {
@@ -32,7 +37,24 @@ export function isClusterWorker(): boolean {
  * that dies on its own is replaced, unless it died before listening (a port in use, a bad
  * configuration): then the others are stopped and the primary fails too.
  */
-export function runPrimary(workers: number): Promise<void> {
+export async function runPrimary(config: Config, workers: number): Promise<void> {
+  const database = openDatabase(config.databaseUrl, { pgSchema: config.pgSchema })
+  try {
+    await migrateToLatest(database)
+    const sweeper = new RetentionSweeper(database, retentionRules(config), (message, deleted) =>
+      process.stdout.write(
+        `${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, deleted, msg: message })}\n`,
+      ),
+    )
+    sweeper.start()
+    await runWorkers(workers)
+    await sweeper.stop()
+  } finally {
+    await database.close()
+  }
+}
+
+function runWorkers(workers: number): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false
     let failed = false

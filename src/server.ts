@@ -15,6 +15,8 @@ export interface ServeOptions {
   host: string
   /** How long to keep accepting (answering with `Connection: close`) after SIGTERM before closing the listener. */
   drainMs?: number
+  /** A worker of `serve --workers`: its primary has migrated the schema and runs the retention sweeper. */
+  worker?: boolean
 }
 
 /**
@@ -32,7 +34,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   let demo: DemoTenant | null
   let connections: ReturnType<typeof trackConnections>
   try {
-    await migrateToLatest(database)
+    if (options.worker !== true) await migrateToLatest(database)
     app = await buildApp(services)
     connections = trackConnections(app.server)
     app.addHook('onRequest', async (request, reply) => {
@@ -70,7 +72,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   const sweeper = new RetentionSweeper(database, retentionRules(config), (message, counts) =>
     app.log.info({ deleted: counts }, message),
   )
-  sweeper.start()
+  if (options.worker !== true) sweeper.start()
 
   let stopping = false
   const stop = async (signal: string) => {
