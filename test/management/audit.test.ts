@@ -1,21 +1,13 @@
 /** The audit log: every administrator's change (API, console, CLI) and every console sign-in, with actor, action, target, client address and request id; never a secret; read only. */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import type { AuditEntry } from '../../src/audit/audit-log.js'
 import { ADMIN_PASSWORD, addAdmin, getPage, postForm, signIn } from '../console/console-helpers.js'
 import { MANAGEMENT_ROUTES, mgmt } from '../helpers/management-routes.js'
 import { onEachDatabase, type Suite } from '../helpers/suite.js'
 
-interface Entry {
-  id: string
-  actor: string
-  actor_name: string | null
-  action: string
-  target: string | null
-  details: unknown
-  client_address: string | null
-  request_id: string | null
-  created_at: string
-}
+/** An entry as GET /audit answers it. */
+type Entry = AuditEntry
 
 let sequence = 0
 
