@@ -1,18 +1,14 @@
 /** The failure limit holds across instances: two apps over one PostgreSQL schema count together, in its table or in Redis. */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { buildApp } from '../../src/app.js'
 import { Authenticator } from '../../src/auth/authenticator.js'
 import { verifyPassword } from '../../src/auth/passwords.js'
-import { type Config, loadConfig } from '../../src/config.js'
-import { createServices, type Services } from '../../src/services.js'
-import { type Database, openDatabase } from '../../src/storage/database.js'
+import type { Services } from '../../src/services.js'
 import { uniqueAddress } from '../helpers/client-address.js'
-import { onEachDatabase, type Suite } from '../helpers/suite.js'
-import { post, TEST_SECRET_KEY, TICKETS } from '../helpers/test-app.js'
+import { type Instance, onEachDatabase, type Suite } from '../helpers/suite.js'
+import { post, TICKETS } from '../helpers/test-app.js'
 
 const PATH = `${TICKETS}/createticket`
 const REDIS_URL = process.env.OPTIMALCLOUD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -35,23 +31,6 @@ async function redisAnswers(): Promise<boolean> {
 }
 const redisUp = await redisAnswers()
 
-interface Instance {
-  app: FastifyInstance
-  services: Services
-  database: Database
-}
-
-/** A second instance of the service over the suite's database (its own process state, the same rows). */
-async function secondInstance(s: Suite, overrides: Partial<Config>): Promise<Instance> {
-  const { url, pgSchema } = s.t.testDb
-  const database = openDatabase(url, pgSchema === undefined ? {} : { pgSchema })
-  const config = loadConfig({}, { databaseUrl: url, secretKey: () => TEST_SECRET_KEY, ...overrides })
-  const services = createServices(config, database)
-  const app = await buildApp(services, { logger: false })
-  await app.ready()
-  return { app, services, database }
-}
-
 /** Counts KDF runs on every instance given, together. */
 function countKdfRuns(all: Services[]): () => number {
   let runs = 0
@@ -72,14 +51,11 @@ function statuses(responses: Array<{ statusCode: number }>): Record<number, numb
   return counts
 }
 
-function sharedLimitTests(s: Suite, overrides: Partial<Config>, expectedStore: 'postgres' | 'redis') {
+function sharedLimitTests(s: Suite, expectedStore: 'postgres' | 'redis') {
+  // A second instance over the suite's database, with the suite's config (its store), closed with the suite.
   let second: Instance
   before(async () => {
-    second = await secondInstance(s, overrides)
-  })
-  after(async () => {
-    await second.app.close()
-    await second.database.close()
+    second = await s.instance()
   })
 
   it(`counts in ${expectedStore} on both instances`, () => {
@@ -138,7 +114,7 @@ function sharedLimitTests(s: Suite, overrides: Partial<Config>, expectedStore: '
 }
 
 onEachDatabase('failure limit shared through the database', { dialects: ['postgres'] }, (s) => {
-  sharedLimitTests(s, {}, 'postgres')
+  sharedLimitTests(s, 'postgres')
 
   it('counts in the auth_limits table migration 002 made: unlogged, in the schema the connection uses', async () => {
     const table = await sql<{ schema: string; persistence: string }>`
@@ -162,7 +138,7 @@ onEachDatabase(
     config: { redisUrl: REDIS_URL, redisKeyPrefix: REDIS_PREFIX },
   },
   (s) => {
-    sharedLimitTests(s, { redisUrl: REDIS_URL, redisKeyPrefix: REDIS_PREFIX }, 'redis')
+    sharedLimitTests(s, 'redis')
 
     it('keeps its counts in Redis under the configured prefix, and none in the database', async () => {
       const client = new Redis(REDIS_URL)
