@@ -83,6 +83,12 @@ function runWorkers(workers: number): Promise<void> {
     })
     process.once('SIGTERM', () => stopAll('SIGTERM'))
     process.once('SIGINT', () => stopAll('SIGINT'))
+    // Every worker accepts from the one listening socket (SCHED_NONE) instead of the primary accepting
+    // and handing each connection over (round robin): a handed-over connection waits in the primary,
+    // where a draining worker cannot see it, and whatever still waits there when the last worker stops
+    // listening is reset. In the kernel's queue a draining worker sees it (http/drain.ts), and since
+    // libuv accepts one connection per event-loop turn, a busy worker takes fewer of them.
+    cluster.schedulingPolicy = cluster.SCHED_NONE
     for (let i = 0; i < workers; i++) start()
   })
 }

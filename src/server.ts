@@ -1,10 +1,9 @@
 /** Runs the service: migrate, first-start bootstrap, listen, and a graceful SIGTERM. */
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
-import { Server as NetServer, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { bootstrapDemo, type DemoTenant, demoBanner } from './bootstrap.js'
 import type { Config } from './config.js'
+import { drain, type TrackedConnections, trackConnections } from './http/drain.js'
 import { RetentionSweeper, retentionRules } from './retention/sweeper.js'
 import { createServices } from './services.js'
 import { openDatabase } from './storage/database.js'
@@ -32,7 +31,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   let draining = false
   let app: FastifyInstance | undefined
   let demo: DemoTenant | null
-  let connections: ReturnType<typeof trackConnections>
+  let connections: TrackedConnections
   try {
     if (options.worker !== true) await migrateToLatest(database)
     app = await buildApp(services)
@@ -95,77 +94,3 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   process.on('SIGINT', () => void stop('SIGINT'))
   return app
 }
-
-/** A connection that has not started a request for this long, with none in flight, is closed at shutdown. */
-const IDLE_CONNECTION_MS = 1000
-/** The listener closes once no connection has arrived for this long (load balancers stop sending). */
-const QUIET_MS = 100
-/** Whatever is still open after this long is closed anyway. */
-const DRAIN_LIMIT_MS = 30_000
-
-interface ConnectionState {
-  inFlight: number
-  lastAt: number
-}
-
-/** The server's open connections with their requests in flight, kept from the start for the drain. */
-function trackConnections(server: HttpServer) {
-  const sockets = new Map<Socket, ConnectionState>()
-  let lastConnectionAt = 0
-  server.on('connection', (socket: Socket) => {
-    lastConnectionAt = Date.now()
-    sockets.set(socket, { inFlight: 0, lastAt: lastConnectionAt })
-    socket.once('close', () => sockets.delete(socket))
-  })
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const state = sockets.get(request.socket)
-    if (state === undefined) return
-    state.inFlight++
-    state.lastAt = Date.now()
-    // Finished (answer written) or closed (client gone), whichever comes first.
-    let done = false
-    const end = () => {
-      if (done) return
-      done = true
-      state.inFlight--
-      state.lastAt = Date.now()
-    }
-    response.once('finish', end)
-    response.once('close', end)
-  })
-  return { sockets, lastConnectionAt: () => lastConnectionAt }
-}
-
-/**
- * Answers every request that reached the server, then lets go of its connections:
- * 1. keeps accepting for `drainMs`, and then until no connection has arrived for QUIET_MS: closing the
- *    listener resets connections still in its backlog, so it closes only once they stop coming;
- * 2. closes the listener only (Node's http close would also drop "idle" connections, among them
- *    ones just accepted whose request is not read yet: the resets seen on a busy machine);
- * 3. waits for the requests in flight, each answered with `Connection: close`; a connection with no
- *    request in flight and none started for IDLE_CONNECTION_MS is closed (a keep-alive client's).
- * Resolves with the connections still busy at DRAIN_LIMIT_MS (app.close() then ends them).
- */
-async function drain(
-  server: HttpServer,
-  connections: ReturnType<typeof trackConnections>,
-  drainMs: number,
-): Promise<ConnectionState[]> {
-  const started = Date.now()
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-  await sleep(drainMs)
-  while (Date.now() - connections.lastConnectionAt() < QUIET_MS && Date.now() - started < DRAIN_LIMIT_MS)
-    await sleep(20)
-  // net.Server's close: stops accepting, leaves every open connection alone.
-  await new Promise<void>((resolve) => netServerClose.call(server, () => resolve()))
-  const { sockets } = connections
-  while (sockets.size > 0 && Date.now() - started < DRAIN_LIMIT_MS) {
-    const now = Date.now()
-    for (const [socket, state] of sockets)
-      if (state.inFlight === 0 && now - state.lastAt >= IDLE_CONNECTION_MS) socket.destroy()
-    await sleep(20)
-  }
-  return [...sockets.values()]
-}
-
-const netServerClose = NetServer.prototype.close as (this: HttpServer, done: () => void) => void

@@ -1,5 +1,6 @@
 /** The real server under SIGTERM (drain, answer everything, exit 0) and SIGKILL (a 2xx means committed). */
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
   cliJson,
@@ -99,17 +100,8 @@ async function sigtermUnderLoad(dialect: 'sqlite' | 'postgres', args: string[] =
       const lateNumber = ticketNumber(late)
       assert.equal(late.headers.connection, 'close', 'an answer during the drain closes the connection')
 
-      const settled = await Promise.allSettled(inFlight)
-      const failures = settled.filter((s) => s.status === 'rejected').map((s) => String(s.reason))
-      assert.deepEqual(failures, [], 'no request that reached the server was reset')
-      const numbers = settled.map((s) => (s.status === 'fulfilled' ? ticketNumber(s.value) : 0))
-
-      const output = () => {
-        const { stdout, stderr } = server.output()
-        return `stdout (end): ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`
-      }
-      assert.deepEqual(await server.exited, { code: 0, signal: null }, output())
-      assert.match(server.output().stdout, /"msg":"stopped"/)
+      const numbers = await allAnswered(server, inFlight)
+      await stoppedCleanly(server)
       const stored = await storedTickets(db)
       const acknowledged = [first, lateNumber, ...numbers].sort((a, b) => a - b)
       assert.deepEqual(stored, acknowledged, 'every 201 is in the database, and nothing else')
@@ -119,6 +111,111 @@ async function sigtermUnderLoad(dialect: 'sqlite' | 'postgres', args: string[] =
   )
 }
 
+/**
+ * A machine too busy to run the server (each worker under --workers) for more than a few
+ * milliseconds at a time: twenty connections arrive while it is stopped (SIGSTOP) and wait in the
+ * kernel's accept queue, each already established for its client; SIGTERM comes with no drain time;
+ * then the server runs in slices of 5 ms every 125 ms. Node accepts one connection per event-loop
+ * turn, so for seconds the queue is not empty although no connection has been accepted lately;
+ * closing the listener then would reset the rest. Every one must be answered, and the exit be 0.
+ */
+async function sigtermOnAStarvedServer(dialect: 'sqlite' | 'postgres', args: string[] = []): Promise<void> {
+  await withDemoServer(
+    dialect,
+    async (server, key, db) => {
+      const first = ticketNumber(await createTicket(server, key, 'before the signal'))
+      const serverPid = server.child.pid ?? 0
+      const servers = args.includes('--workers') ? childrenOf(serverPid) : [serverPid]
+      assert.ok(servers.length > 0, 'no server process found')
+      const signal = (name: NodeJS.Signals) => {
+        for (const pid of servers) {
+          try {
+            process.kill(pid, name)
+          } catch {
+            // it has exited
+          }
+        }
+      }
+      signal('SIGSTOP')
+      const connected: Array<Promise<void>> = []
+      const queued = Array.from({ length: 20 }, (_, i) => {
+        let onConnect = () => {}
+        connected.push(
+          new Promise<void>((resolve) => {
+            onConnect = resolve
+          }),
+        )
+        return createTicket(server, key, `queued ${i}`, () => onConnect())
+      })
+      let starving = true
+      const slices = (async () => {
+        const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+        try {
+          await Promise.all(connected)
+          server.child.kill('SIGTERM') // under --workers the primary passes it on; pending while stopped
+          while (starving) {
+            await sleep(120)
+            signal('SIGCONT')
+            await sleep(5)
+            if (starving) signal('SIGSTOP')
+          }
+        } finally {
+          signal('SIGCONT')
+        }
+      })()
+      void server.exited.then(() => {
+        starving = false
+      })
+      await Promise.allSettled(queued).finally(() => {
+        starving = false
+      })
+      await slices
+      const numbers = await allAnswered(server, queued)
+      await stoppedCleanly(server)
+      const stored = await storedTickets(db)
+      assert.deepEqual(
+        stored,
+        [first, ...numbers].sort((a, b) => a - b),
+      )
+    },
+    { args, env: { OPTIMALCLOUD_DRAIN_MS: '0' } },
+  )
+}
+
+/** The pids of a process's children (the workers of `serve --workers`), read from /proc. */
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent
+      } catch {
+        return false // ended meanwhile
+      }
+    })
+    .map(Number)
+}
+
+/** Every call answered 201 (none reset); their ticket numbers. On failure, the server's output says why. */
+async function allAnswered(server: RunningServer, calls: Array<Promise<HttpAnswer>>): Promise<number[]> {
+  const settled = await Promise.allSettled(calls)
+  const failures = settled.filter((s) => s.status === 'rejected').map((s) => String(s.reason))
+  assert.deepEqual(failures, [], `no request that reached the server was reset\n${outputOf(server)}`)
+  return settled.map((s) => (s.status === 'fulfilled' ? ticketNumber(s.value) : 0))
+}
+
+async function stoppedCleanly(server: RunningServer): Promise<void> {
+  assert.deepEqual(await server.exited, { code: 0, signal: null }, outputOf(server))
+  assert.match(server.output().stdout, /"msg":"stopped"/)
+}
+
+function outputOf(server: RunningServer): string {
+  const { stdout, stderr } = server.output()
+  return `stdout (end): ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`
+}
+
 describe('SIGTERM', () => {
   it('sqlite: answers every request that reached the server, tells late ones Connection: close, exits 0, loses nothing', () =>
     sigtermUnderLoad('sqlite'))
@@ -126,6 +223,13 @@ describe('SIGTERM', () => {
     'postgres, --workers 2: the same, with the requests spread over two processes',
     { skip: skipPostgres },
     () => sigtermUnderLoad('postgres', ['--workers', '2']),
+  )
+  it('sqlite, starved of CPU: every queued connection is answered, even with no drain time', () =>
+    sigtermOnAStarvedServer('sqlite'))
+  it(
+    'postgres, --workers 2, starved of CPU: every queued connection is answered',
+    { skip: skipPostgres },
+    () => sigtermOnAStarvedServer('postgres', ['--workers', '2']),
   )
 })
 
