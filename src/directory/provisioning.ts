@@ -104,6 +104,7 @@ async function addUserIn(
   trx: Tx,
   target: ProvisioningTarget,
   command: AddUser,
+  call: CallContext,
 ): Promise<ProvisioningOutcome> {
   const email = checkEmail(command.email)
   const loginId = target.loginId === 'employee_id' ? command.ref.employeeId : email
@@ -116,7 +117,10 @@ async function addUserIn(
     emailKey: email.toLowerCase(),
     loginKey: loginId.toLowerCase(),
   }
-  let rows = await findHolders(trx, holders)
+  // Assumed new (PostgreSQL, first attempt): no read at all. Anyone holding the employee, email or
+  // login ID makes the insert fail at a unique index when the transaction commits; the caller then
+  // runs the call again without the assumption, and the read below finds who it is.
+  let rows = call.assumeNew && dialect === 'postgres' ? [] : await findHolders(trx, holders)
   // On PostgreSQL rows that will be changed are read again, locked. A new employee (no rows) has
   // nothing to lock: a concurrent add of the same one meets the unique indexes and runWebhook runs
   // the loser again. So the common case reads without a lock, outside any open transaction.
@@ -354,7 +358,10 @@ export async function applyHrCommands(
   commands: readonly HrCommand[],
   options: HrCommandsOptions = {},
 ): Promise<ProvisioningOutcome[]> {
-  const call: CallContext = { deliveryId: options.deliveryId ?? null }
+  const call: CallContext = {
+    deliveryId: options.deliveryId ?? null,
+    assumeNew: options.assumeNewEmployees === true,
+  }
   return database.transaction(async (trx) => {
     // Before any user row is locked: terminations of one destination take turns (see the safeguard).
     if (commands.some((c) => c.kind === 'terminate') && safeguardOn(target))
@@ -379,11 +386,19 @@ export interface HrCommandsOptions {
   inTransaction?: (trx: Tx, outcomes: ProvisioningOutcome[]) => Promise<void>
   /** The delivery-log entry of the webhook call, written in the same transaction. */
   deliveryId?: string
+  /**
+   * On PostgreSQL, adds insert without first reading who holds the employee, email or login ID: one
+   * round trip for a new hire instead of two. An employee that exists, or a clash, then fails the
+   * transaction with a unique violation, and the caller must run the call again without this
+   * (runWebhook does). Never for a dry run: its inserts are rolled back before they could fail.
+   */
+  assumeNewEmployees?: boolean
 }
 
 /** What one call's commands share besides the target. */
 interface CallContext {
   deliveryId: string | null
+  assumeNew: boolean
 }
 
 function applyIn(
@@ -395,7 +410,7 @@ function applyIn(
 ): Promise<ProvisioningOutcome> {
   switch (kind) {
     case 'add':
-      return addUserIn(dialect, trx, target, command)
+      return addUserIn(dialect, trx, target, command, call)
     case 'modify':
       return modifyUserIn(dialect, trx, target, command)
     case 'terminate':

@@ -8,6 +8,8 @@ import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { keysetPage, type Page, type PageRequest } from '../lists/paging.js'
 import type { Db } from '../storage/database.js'
+import { preparedQuery } from '../storage/prepared-query.js'
+import type { UserHistoryTable } from '../storage/schema.js'
 import type { FieldChanges } from './user-changes.js'
 
 /** Who made a change: `destination:<plugin_id>` (with its delivery), `api_key:<id>`, `console_admin:<id>`, `cli`, `system`. */
@@ -56,20 +58,22 @@ export async function recordUserChange(
   by: ChangeActor,
   changes: FieldChanges,
 ): Promise<void> {
-  await db
-    .insertInto('user_history')
-    .values({
-      id: newId('uhx'),
-      tenant_id: tenantId,
-      user_id: userId,
-      action,
-      actor: by.actor,
-      delivery_id: by.deliveryId ?? null,
-      changes: JSON.stringify(changes),
-      created_at: new Date().toISOString(),
-    })
-    .execute()
+  await insertHistoryRow(db, {
+    id: newId('uhx'),
+    tenant_id: tenantId,
+    user_id: userId,
+    action,
+    actor: by.actor,
+    delivery_id: by.deliveryId ?? null,
+    changes: JSON.stringify(changes),
+    created_at: new Date().toISOString(),
+  })
 }
+
+/** On every HR webhook that changes a user: built once, not per call. */
+const insertHistoryRow = preparedQuery((db, row: UserHistoryTable) =>
+  db.insertInto('user_history').values(row),
+)
 
 /** The action a set of field changes is, for changes that are not a creation. */
 export function actionOf(changes: FieldChanges): HistoryAction {

@@ -123,10 +123,12 @@ export function runHrWebhook(
     return runWebhook(services.database, call, async () =>
       dryRunAnswer(await dryRun(services, destination, endpoint, call.body)),
     )
-  return runWebhook(services.database, call, async (commit, deliveryId) =>
+  return runWebhook(services.database, call, async (commit, deliveryId, attempt) =>
     userAnswer(
       await provision(services, destination, endpoint, call.body, {
         deliveryId,
+        // Most adduser calls are new hires: the first attempt inserts without reading first.
+        assumeNewEmployees: attempt === 0,
         inTransaction: (trx, outcome) => commit(trx, userAnswer(outcome)),
       }),
     ),

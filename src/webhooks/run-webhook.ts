@@ -37,19 +37,26 @@ export interface WebhookAnswer {
  */
 export type CommitAnswer = (trx: Tx, answer: WebhookAnswer) => Promise<void>
 
+/**
+ * Runs after a unique violation: one for a race lost at a unique index, one more for work whose first
+ * attempt assumed a new employee (an HR adduser on PostgreSQL) and then lost such a race.
+ */
+const MAX_RETRIES = 2
+
 /** The answer, and the id of the delivery log entry written with it. */
 export type WebhookResult = WebhookAnswer & { deliveryId: string }
 
 /**
  * Runs `work` for an authenticated call. An Idempotency-Key already used with the same request
  * answers what was stored; a race lost at a unique index (the same incident or key arriving twice
- * at once) runs the call once more, where it then finds the winner's result.
+ * at once) runs the call once more, where it then finds the winner's result. `work` learns which
+ * attempt it is: a first attempt may assume what a unique index would refuse (see MAX_RETRIES).
  * Failures are thrown as they are: the error handler answers them and logs the delivery.
  */
 export async function runWebhook(
   database: Database,
   call: WebhookCall,
-  work: (commit: CommitAnswer, deliveryId: string) => Promise<WebhookAnswer>,
+  work: (commit: CommitAnswer, deliveryId: string, attempt: number) => Promise<WebhookAnswer>,
 ): Promise<WebhookResult> {
   // Known before the work runs, so what it changes can name the delivery that changed it. Every
   // attempt that could use it before the last was rolled back.
@@ -78,12 +85,12 @@ export async function runWebhook(
       committedId = await logDelivery(trx, call, answer, deliveryId)
     }
     try {
-      const answer = await work(commit, deliveryId)
+      const answer = await work(commit, deliveryId, attempt)
       if (committedId === null)
         await database.transaction((trx) => logDelivery(trx, call, answer, deliveryId))
       return { ...answer, deliveryId }
     } catch (error) {
-      if (attempt === 0 && isUniqueViolation(error)) continue
+      if (attempt < MAX_RETRIES && isUniqueViolation(error)) continue
       throw error
     }
   }

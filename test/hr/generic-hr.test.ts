@@ -175,6 +175,54 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(res.json().user, first)
       })
 
+      // On PostgreSQL a first attempt inserts without reading (most adduser calls are new hires); a
+      // repeat or a clash fails that insert and the call runs again. The failed attempt leaves nothing.
+      it('a repeat, a change and a clash each leave one log entry and only their own history', async () => {
+        const body = newEmployee()
+        const count = async (table: 'deliveries' | 'user_history') =>
+          Number(
+            (
+              await db()
+                .selectFrom(table)
+                .select((eb) => eb.fn.countAll().as('n'))
+                .where('tenant_id', '=', acme.tenant.id)
+                .executeTakeFirstOrThrow()
+            ).n,
+          )
+        const created = await hr(t.app, acme, plugin, 'adduser', body)
+        assert.equal(created.statusCode, 201, created.body)
+        const id = created.json().user.id
+        const [deliveries, history] = [await count('deliveries'), await count('user_history')]
+
+        assert.equal((await hr(t.app, acme, plugin, 'adduser', body)).statusCode, 200)
+        assert.equal(
+          (await hr(t.app, acme, plugin, 'adduser', { ...body, mobile: '+1 555 0101' })).statusCode,
+          200,
+        )
+        const taken = await hr(t.app, acme, plugin, 'adduser', newEmployee({ email: body.email }))
+        assert.equal(taken.statusCode, 400)
+
+        assert.equal(await count('deliveries'), deliveries + 3, 'one entry per call')
+        assert.equal(await count('user_history'), history + 1, 'only the mobile change is history')
+        const rows = await db()
+          .selectFrom('user_history')
+          .select(['user_id', 'action', 'changes'])
+          .where('tenant_id', '=', acme.tenant.id)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .execute()
+        assert.deepEqual(rows, [
+          {
+            user_id: id,
+            action: 'updated',
+            changes: JSON.stringify({ mobile: { before: null, after: '+1 555 0101' } }),
+          },
+        ])
+        const entry = await lastDelivery(db(), acme.tenant.id)
+        assert.equal(entry.status_code, 400)
+        assert.match(entry.reason ?? '', /^email .* already belongs to another user/)
+      })
+
       it('reactivates a terminated user (200), but leaves an account an administrator disabled alone', async () => {
         const body = newEmployee()
         const created = (await hr(t.app, acme, plugin, 'adduser', body)).json().user
