@@ -17,15 +17,19 @@ const PASSWORD = 'bench password, long enough'
 
 /** Requests in flight and 2xx answers written, counted on the raw server so the app is untouched. */
 const counters = { inFlight: 0, answered2xx: 0, answeredOther: 0 }
+/** The answers not written yet, to tell at the end which of them lost their client. */
+const unanswered = new Set()
 
 function countAnswers(server) {
-  server.on('request', (_request, response) => {
+  server.on('request', (request, response) => {
     counters.inFlight++
+    unanswered.add(request)
     // Counted when the handler ends the answer, not when the socket closes: a client that hangs up
     // early closes the socket before its request is committed and answered.
     const end = response.end
     response.end = function counted(...args) {
       counters.inFlight--
+      unanswered.delete(request)
       if (response.statusCode >= 200 && response.statusCode < 300) counters.answered2xx++
       else counters.answeredOther++
       response.end = end
@@ -223,7 +227,16 @@ async function main() {
     if (message?.type !== 'stats') return
     // Let the requests the load generator abandoned at its deadline finish (or fail) first.
     const deadline = Date.now() + 10_000
-    while (counters.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    // A request whose client left before its body was read is never answered: once nothing has been
+    // answered for a second and every unanswered request has lost its client, the rest never will be.
+    const answered = () => counters.answered2xx + counters.answeredOther
+    let last = { answered: answered(), at: Date.now() }
+    while (counters.inFlight > 0 && Date.now() < deadline) {
+      if (answered() !== last.answered) last = { answered: answered(), at: Date.now() }
+      const clientsGone = [...unanswered].every((request) => request.socket.destroyed)
+      if (clientsGone && Date.now() - last.at >= 1000) break
+      await new Promise((r) => setTimeout(r, 10))
+    }
     const cpu = process.cpuUsage(mark.cpu)
     process.send?.({
       type: 'stats',
@@ -231,6 +244,7 @@ async function main() {
       answeredSinceMark: counters.answered2xx + counters.answeredOther - mark.answered,
       rss: process.memoryUsage().rss,
       inFlight: counters.inFlight,
+      inFlightClientGone: [...unanswered].filter((request) => request.socket.destroyed).length,
       answered2xx: counters.answered2xx,
       answeredOther: counters.answeredOther,
       queries:
