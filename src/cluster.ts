@@ -56,11 +56,11 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
 
 function runWorkers(workers: number): Promise<void> {
   return new Promise((resolve) => {
-    let stopping = false
+    let stopping: NodeJS.Signals | null = null
     let failed = false
     const listening = new WeakSet<Worker>()
     const stopAll = (signal: NodeJS.Signals) => {
-      stopping = true
+      stopping = signal
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal)
     }
     const start = () => {
@@ -68,14 +68,18 @@ function runWorkers(workers: number): Promise<void> {
       worker.once('listening', () => listening.add(worker))
     }
     cluster.on('exit', (worker, code, signal) => {
-      const clean = code === 0 && signal === null
-      if (!stopping && listening.has(worker)) {
+      // A worker still starting when the signal came has no handler for it yet and ends by the signal
+      // itself; it had accepted nothing, so that is a clean stop too.
+      const clean =
+        (code === 0 && signal === null) ||
+        (stopping !== null && signal === stopping && !listening.has(worker))
+      if (stopping === null && listening.has(worker)) {
         process.stderr.write(`worker ${worker.process.pid} ended (${signal ?? code}): starting another\n`)
         start()
         return
       }
       if (!clean) failed = true
-      if (!stopping) stopAll('SIGTERM')
+      if (stopping === null) stopAll('SIGTERM')
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         process.exitCode = failed ? 1 : 0
         resolve()

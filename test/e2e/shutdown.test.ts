@@ -1,8 +1,11 @@
 /** The real server under SIGTERM (drain, answer everything, exit 0) and SIGKILL (a 2xx means committed). */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
+  baseEnv,
+  CLI,
   cliJson,
   DEMO_REQUESTER,
   demoKey,
@@ -10,6 +13,7 @@ import {
   emptyDatabase,
   type HttpAnswer,
   httpRequest,
+  ROOT,
   type RunningServer,
   startServer,
   TICKETS,
@@ -234,6 +238,44 @@ describe('SIGTERM', () => {
 })
 
 describe('serve --workers', () => {
+  it('a SIGTERM while the workers are still starting stops them all and exits 0', {
+    skip: skipPostgres,
+  }, async () => {
+    const db = await emptyDatabase('postgres')
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'],
+      {
+        cwd: ROOT,
+        env: baseEnv(db.env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+    })
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    )
+    try {
+      // Both workers forked: they are loading the service, far from listening.
+      const deadline = Date.now() + 20_000
+      while (childrenOf(child.pid ?? 0).length < 2 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      assert.equal(childrenOf(child.pid ?? 0).length, 2, `the workers never started\n${output}`)
+      child.kill('SIGTERM')
+      assert.deepEqual(await exited, { code: 0, signal: null }, output)
+      assert.doesNotMatch(output, /starting another/)
+    } finally {
+      child.kill('SIGKILL')
+      await db.dispose()
+    }
+  })
+
   it('refuses more than one worker on SQLite, with the reason', async () => {
     const db = await emptyDatabase('sqlite')
     try {

@@ -29,7 +29,7 @@ export interface CliResult {
 }
 
 /** The parent's environment without any OPTIMALCLOUD_* setting, so a developer's shell cannot leak in. */
-function baseEnv(extra: Env): NodeJS.ProcessEnv {
+export function baseEnv(extra: Env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith('OPTIMALCLOUD_') && name !== 'PORT') env[name] = value
