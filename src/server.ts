@@ -30,6 +30,20 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   const services = createServices(config, database)
   let draining = false
   let app: FastifyInstance | undefined
+  // Signals are taken from the start. One that comes before the server listens ends the process at once
+  // (it has accepted nothing); one that comes once it listens, while it finishes starting (the first-start
+  // bootstrap), waits for that and then drains like any other. `on`, not `once`: under `--workers` a
+  // Ctrl-C reaches a worker twice (from the terminal and from the primary), and a second signal without
+  // a listener would end it mid-drain.
+  let stop: ((signal: string) => Promise<void>) | null = null
+  let signalled: string | null = null
+  const onSignal = (signal: string) => {
+    if (stop !== null) void stop(signal)
+    else if (app?.server.listening !== true) process.exit(0)
+    else signalled ??= signal
+  }
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
+  process.on('SIGINT', () => onSignal('SIGINT'))
   let demo: DemoTenant | null
   let connections: TrackedConnections
   try {
@@ -74,7 +88,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
   if (options.worker !== true) sweeper.start()
 
   let stopping = false
-  const stop = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return
     stopping = true
     app.log.info({ signal }, 'shutting down: draining connections')
@@ -88,9 +102,6 @@ export async function serve(config: Config, options: ServeOptions): Promise<Fast
     app.log.info('stopped')
     process.exit(0)
   }
-  // `on`, not `once`: under `--workers` a Ctrl-C reaches a worker twice (from the terminal and from
-  // the primary), and a second signal without a listener would end it mid-drain.
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
+  if (signalled !== null) void stop(signalled)
   return app
 }

@@ -237,6 +237,22 @@ describe('SIGTERM', () => {
   )
 })
 
+describe('SIGTERM while starting', () => {
+  it('right after the listener opens, during the first-start bootstrap: finishes starting, drains, exits 0', async () => {
+    const db = await emptyDatabase('sqlite')
+    let server: RunningServer | undefined
+    try {
+      server = await startServer({ env: { ...db.env, OPTIMALCLOUD_DRAIN_MS: '0' } })
+      server.child.kill('SIGTERM') // the demo tenant's passwords are still being hashed
+      await stoppedCleanly(server)
+      assert.match(server.output().stderr, /First start: created tenant "demo"/)
+    } finally {
+      await server?.stop('SIGKILL')
+      await db.dispose()
+    }
+  })
+})
+
 describe('serve --workers', () => {
   it('a SIGTERM while the workers are still starting stops them all and exits 0', {
     skip: skipPostgres,
