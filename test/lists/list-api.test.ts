@@ -13,6 +13,7 @@ import { createUser } from '../../src/directory/users.js'
 import { addRequester } from '../../src/support/requesters.js'
 import { uniqueAddress } from '../helpers/client-address.js'
 import { as, failedTicketDelivery, MGMT, mgmt } from '../helpers/management-routes.js'
+import { sleep } from '../helpers/rows.js'
 import { onEachDatabase } from '../helpers/suite.js'
 import { post, type SeededTenant, TICKETS } from '../helpers/test-app.js'
 import { hr } from '../hr/hr-helpers.js'
@@ -376,6 +377,9 @@ onEachDatabase('lists: users, tickets, keys, requesters and destinations page an
         expiresInMs: null,
       })
       await addRequester(s.services.database, s.acme.tenant.id, `r${i}@acme.example.com`, null)
+      // Destinations page by creation time (milliseconds), then by their random plugin_id: two made in the
+      // same millisecond come in either order. Made a few milliseconds apart, they come in creation order.
+      await sleep(3)
       await createDestination(s.services, s.acme.tenant, { type: 'generic-hr', name: `D${i}` })
     }
     const keys = await walk<{ name: string }>(s.app, s.acme, '/apikeys?limit=2')
