@@ -15,20 +15,18 @@ const dist = new URL('../dist/', import.meta.url)
 const TENANT = 'bench'
 const PASSWORD = 'bench password, long enough'
 
-/** Requests in flight and 2xx answers written, counted on the raw server so the app is untouched. */
-const counters = { inFlight: 0, answered2xx: 0, answeredOther: 0 }
-/** The answers not written yet, to tell at the end which of them lost their client. */
+/** Answers written, counted on the raw server so the app is untouched. */
+const counters = { answered2xx: 0, answeredOther: 0 }
+/** The requests in flight (no answer written yet), to tell at the end which of them lost their client. */
 const unanswered = new Set()
 
 function countAnswers(server) {
   server.on('request', (request, response) => {
-    counters.inFlight++
     unanswered.add(request)
     // Counted when the handler ends the answer, not when the socket closes: a client that hangs up
     // early closes the socket before its request is committed and answered.
     const end = response.end
     response.end = function counted(...args) {
-      counters.inFlight--
       unanswered.delete(request)
       if (response.statusCode >= 200 && response.statusCode < 300) counters.answered2xx++
       else counters.answeredOther++
@@ -231,7 +229,7 @@ async function main() {
     // answered for a second and every unanswered request has lost its client, the rest never will be.
     const answered = () => counters.answered2xx + counters.answeredOther
     let last = { answered: answered(), at: Date.now() }
-    while (counters.inFlight > 0 && Date.now() < deadline) {
+    while (unanswered.size > 0 && Date.now() < deadline) {
       if (answered() !== last.answered) last = { answered: answered(), at: Date.now() }
       const clientsGone = [...unanswered].every((request) => request.socket.destroyed)
       if (clientsGone && Date.now() - last.at >= 1000) break
@@ -243,7 +241,7 @@ async function main() {
       cpuMicros: cpu.user + cpu.system,
       answeredSinceMark: counters.answered2xx + counters.answeredOther - mark.answered,
       rss: process.memoryUsage().rss,
-      inFlight: counters.inFlight,
+      inFlight: unanswered.size,
       inFlightClientGone: [...unanswered].filter((request) => request.socket.destroyed).length,
       answered2xx: counters.answered2xx,
       answeredOther: counters.answeredOther,
