@@ -1,6 +1,6 @@
 /** Counting a tenant's rows straight from the database, to prove what a call did or did not change. */
 import { newId } from '../../src/ids.js'
-import type { Database, Db } from '../../src/storage/database.js'
+import type { Database, Db, Tx } from '../../src/storage/database.js'
 
 type TenantTableName = 'tickets' | 'ticket_comments' | 'deliveries' | 'idempotency_keys' | 'requesters'
 
@@ -44,4 +44,33 @@ export async function insertTenantRow(database: Database, nextTicketNumber = 1):
       .execute(),
   )
   return id
+}
+
+/**
+ * A requester row inserted with `trx`, for storage tests that need a plain insert (unique per tenant and email).
+ *
+ * @example await database.transaction((trx) => insertRequesterRow(trx, tenantId, 'a@x.example'))
+ */
+export function insertRequesterRow(trx: Tx, tenantId: string, email: string) {
+  return trx
+    .insertInto('requesters')
+    .values({
+      tenant_id: tenantId,
+      email_key: email,
+      email,
+      name: null,
+      created_at: new Date().toISOString(),
+    })
+    .execute()
+}
+
+/** The tenant's requester emails, sorted: what the storage tests' transactions committed. */
+export async function requesterEmails(db: Db, tenantId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('requesters')
+    .select('email')
+    .where('tenant_id', '=', tenantId)
+    .orderBy('email')
+    .execute()
+  return rows.map((row) => row.email)
 }

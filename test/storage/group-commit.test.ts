@@ -1,9 +1,9 @@
 /** database.transaction under concurrency, on both dialects: every unit commits or fails alone (group commit on SQLite). */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { type Database, isUniqueViolation, type Tx } from '../../src/storage/database.js'
+import { type Database, isUniqueViolation } from '../../src/storage/database.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
-import { countRows, insertTenantRow } from '../helpers/rows.js'
+import { countRows, insertRequesterRow, insertTenantRow, requesterEmails } from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
 
@@ -24,36 +24,13 @@ for (const dialect of DIALECTS) {
       return insertTenantRow(database)
     }
 
-    function addRequester(trx: Tx, tenantId: string, email: string) {
-      return trx
-        .insertInto('requesters')
-        .values({
-          tenant_id: tenantId,
-          email_key: email,
-          email,
-          name: null,
-          created_at: new Date().toISOString(),
-        })
-        .execute()
-    }
-
-    async function emails(tenantId: string): Promise<string[]> {
-      const rows = await database.db
-        .selectFrom('requesters')
-        .select('email')
-        .where('tenant_id', '=', tenantId)
-        .orderBy('email')
-        .execute()
-      return rows.map((row) => row.email)
-    }
-
     it('commits many concurrent transactions, each resolving with its own value once committed', async () => {
       const tenantId = await tenant()
       const seenAtResolve: boolean[] = []
       const units = Array.from({ length: 100 }, (_, i) =>
         database
           .transaction(async (trx) => {
-            await addRequester(trx, tenantId, `u${String(i).padStart(3, '0')}@x.com`)
+            await insertRequesterRow(trx, tenantId, `u${String(i).padStart(3, '0')}@x.com`)
             return i
           })
           .then(async (value) => {
@@ -82,12 +59,12 @@ for (const dialect of DIALECTS) {
       const results = await Promise.allSettled(
         Array.from({ length: 10 }, (_, i) =>
           database.transaction(async (trx) => {
-            await addRequester(trx, tenantId, `a${i}@x.com`)
+            await insertRequesterRow(trx, tenantId, `a${i}@x.com`)
             if (i === 4) {
-              await addRequester(trx, tenantId, `b${i}@x.com`)
+              await insertRequesterRow(trx, tenantId, `b${i}@x.com`)
               throw boom
             }
-            await addRequester(trx, tenantId, `b${i}@x.com`)
+            await insertRequesterRow(trx, tenantId, `b${i}@x.com`)
             return i
           }),
         ),
@@ -101,21 +78,21 @@ for (const dialect of DIALECTS) {
         }
       }
       const expected = [0, 1, 2, 3, 5, 6, 7, 8, 9].flatMap((i) => [`a${i}@x.com`, `b${i}@x.com`]).sort()
-      assert.deepEqual(await emails(tenantId), expected)
+      assert.deepEqual(await requesterEmails(database.db, tenantId), expected)
     })
 
     it('keeps a unique violation to its unit: the others commit, even one with the same key before it', async () => {
       const tenantId = await tenant()
-      await database.transaction((trx) => addRequester(trx, tenantId, 'taken@x.com'))
+      await database.transaction((trx) => insertRequesterRow(trx, tenantId, 'taken@x.com'))
       const results = await Promise.allSettled([
-        database.transaction((trx) => addRequester(trx, tenantId, 'one@x.com')),
+        database.transaction((trx) => insertRequesterRow(trx, tenantId, 'one@x.com')),
         database.transaction(async (trx) => {
-          await addRequester(trx, tenantId, 'written-first@x.com')
-          await addRequester(trx, tenantId, 'taken@x.com')
+          await insertRequesterRow(trx, tenantId, 'written-first@x.com')
+          await insertRequesterRow(trx, tenantId, 'taken@x.com')
         }),
-        database.transaction((trx) => addRequester(trx, tenantId, 'twice@x.com')),
-        database.transaction((trx) => addRequester(trx, tenantId, 'twice@x.com')),
-        database.transaction((trx) => addRequester(trx, tenantId, 'two@x.com')),
+        database.transaction((trx) => insertRequesterRow(trx, tenantId, 'twice@x.com')),
+        database.transaction((trx) => insertRequesterRow(trx, tenantId, 'twice@x.com')),
+        database.transaction((trx) => insertRequesterRow(trx, tenantId, 'two@x.com')),
       ])
       const statuses = results.map((result) => result.status)
       assert.deepEqual([statuses[0], statuses[1], statuses[4]], ['fulfilled', 'rejected', 'fulfilled'])
@@ -124,7 +101,12 @@ for (const dialect of DIALECTS) {
       for (const result of results) {
         if (result.status === 'rejected') assert.ok(isUniqueViolation(result.reason), String(result.reason))
       }
-      assert.deepEqual(await emails(tenantId), ['one@x.com', 'taken@x.com', 'twice@x.com', 'two@x.com'])
+      assert.deepEqual(await requesterEmails(database.db, tenantId), [
+        'one@x.com',
+        'taken@x.com',
+        'twice@x.com',
+        'two@x.com',
+      ])
     })
 
     it('a lone failing unit writes nothing and rejects with its own error; later units still commit', async () => {
@@ -132,21 +114,21 @@ for (const dialect of DIALECTS) {
       const own = new Error('alone')
       await assert.rejects(
         database.transaction(async (trx) => {
-          await addRequester(trx, tenantId, 'lone@x.com')
+          await insertRequesterRow(trx, tenantId, 'lone@x.com')
           throw own
         }),
         (error: unknown) => error === own,
       )
-      assert.deepEqual(await emails(tenantId), [])
-      await database.transaction((trx) => addRequester(trx, tenantId, 'after@x.com'))
-      assert.deepEqual(await emails(tenantId), ['after@x.com'])
+      assert.deepEqual(await requesterEmails(database.db, tenantId), [])
+      await database.transaction((trx) => insertRequesterRow(trx, tenantId, 'after@x.com'))
+      assert.deepEqual(await requesterEmails(database.db, tenantId), ['after@x.com'])
     })
 
     it('lets a unit read its own writes and the committed writes of earlier units', async () => {
       const tenantId = await tenant()
-      await database.transaction((trx) => addRequester(trx, tenantId, 'earlier@x.com'))
+      await database.transaction((trx) => insertRequesterRow(trx, tenantId, 'earlier@x.com'))
       const seen = await database.transaction(async (trx) => {
-        await addRequester(trx, tenantId, 'mine@x.com')
+        await insertRequesterRow(trx, tenantId, 'mine@x.com')
         const rows = await trx
           .selectFrom('requesters')
           .select('email')

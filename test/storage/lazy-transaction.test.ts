@@ -6,10 +6,10 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { CompiledQuery } from 'kysely'
 import pg from 'pg'
-import { type Database, isUniqueViolation, type Tx } from '../../src/storage/database.js'
+import { type Database, isUniqueViolation } from '../../src/storage/database.js'
 import { joinInserts } from '../../src/storage/lazy-transaction.js'
 import { freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
-import { insertTenantRow } from '../helpers/rows.js'
+import { insertRequesterRow, insertTenantRow, requesterEmails } from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
 
@@ -55,29 +55,6 @@ describe('lazy transactions (postgres)', { skip: !pgUp && 'no PostgreSQL' }, () 
     await testDb.dispose()
   })
 
-  function addRequester(trx: Tx, tenantId: string, email: string) {
-    return trx
-      .insertInto('requesters')
-      .values({
-        tenant_id: tenantId,
-        email_key: email,
-        email,
-        name: null,
-        created_at: new Date().toISOString(),
-      })
-      .execute()
-  }
-
-  async function emails(tenantId: string): Promise<string[]> {
-    const rows = await database.db
-      .selectFrom('requesters')
-      .select('email')
-      .where('tenant_id', '=', tenantId)
-      .orderBy('email')
-      .execute()
-    return rows.map((row) => row.email)
-  }
-
   it('a read and three inserts: the read alone, the inserts as one statement, no BEGIN or COMMIT', async () => {
     const tenantId = await insertTenantRow(database)
     sent.length = 0
@@ -87,27 +64,31 @@ describe('lazy transactions (postgres)', { skip: !pgUp && 'no PostgreSQL' }, () 
         .select('email')
         .where('tenant_id', '=', tenantId)
         .execute()
-      const inserted = await addRequester(trx, tenantId, 'a@x.example')
-      await addRequester(trx, tenantId, 'b@x.example')
-      await addRequester(trx, tenantId, 'c@x.example')
+      const inserted = await insertRequesterRow(trx, tenantId, 'a@x.example')
+      await insertRequesterRow(trx, tenantId, 'b@x.example')
+      await insertRequesterRow(trx, tenantId, 'c@x.example')
       return { before: before.length, affected: inserted[0]?.numInsertedOrUpdatedRows }
     })
     assert.deepEqual(result, { before: 0, affected: 1n })
     assert.deepEqual(sent, ['select "email"', 'with w0'])
-    assert.deepEqual(await emails(tenantId), ['a@x.example', 'b@x.example', 'c@x.example'])
+    assert.deepEqual(await requesterEmails(database.db, tenantId), [
+      'a@x.example',
+      'b@x.example',
+      'c@x.example',
+    ])
   })
 
   it('one failing insert of the joined statement: none of them is written, the caller sees the unique violation', async () => {
     const tenantId = await insertTenantRow(database)
-    await database.transaction((trx) => addRequester(trx, tenantId, 'taken@x.example'))
+    await database.transaction((trx) => insertRequesterRow(trx, tenantId, 'taken@x.example'))
     await assert.rejects(
       database.transaction(async (trx) => {
-        await addRequester(trx, tenantId, 'new@x.example')
-        await addRequester(trx, tenantId, 'taken@x.example')
+        await insertRequesterRow(trx, tenantId, 'new@x.example')
+        await insertRequesterRow(trx, tenantId, 'taken@x.example')
       }),
       (error: unknown) => isUniqueViolation(error),
     )
-    assert.deepEqual(await emails(tenantId), ['taken@x.example'])
+    assert.deepEqual(await requesterEmails(database.db, tenantId), ['taken@x.example'])
   })
 
   it('an update opens a real transaction: held inserts go first, a later failure rolls everything back', async () => {
@@ -115,7 +96,7 @@ describe('lazy transactions (postgres)', { skip: !pgUp && 'no PostgreSQL' }, () 
     sent.length = 0
     await assert.rejects(
       database.transaction(async (trx) => {
-        await addRequester(trx, tenantId, 'held@x.example')
+        await insertRequesterRow(trx, tenantId, 'held@x.example')
         await trx.updateTable('tenants').set({ next_ticket_number: 7 }).where('id', '=', tenantId).execute()
         throw new Error('the work fails after its writes')
       }),
@@ -123,7 +104,7 @@ describe('lazy transactions (postgres)', { skip: !pgUp && 'no PostgreSQL' }, () 
     )
     assert.deepEqual(sent.slice(0, 3), ['begin', 'insert into', 'update "tenants"'])
     assert.equal(sent.at(-1), 'rollback')
-    assert.deepEqual(await emails(tenantId), [])
+    assert.deepEqual(await requesterEmails(database.db, tenantId), [])
     const row = await database.db
       .selectFrom('tenants')
       .select('next_ticket_number')
@@ -135,7 +116,7 @@ describe('lazy transactions (postgres)', { skip: !pgUp && 'no PostgreSQL' }, () 
   it('a read after a held insert sees it (the transaction opens, the insert is sent first)', async () => {
     const tenantId = await insertTenantRow(database)
     const seen = await database.transaction(async (trx) => {
-      await addRequester(trx, tenantId, 'mine@x.example')
+      await insertRequesterRow(trx, tenantId, 'mine@x.example')
       const rows = await trx
         .selectFrom('requesters')
         .select('email')
