@@ -1,11 +1,8 @@
 /** The real server under SIGTERM (drain, answer everything, exit 0) and SIGKILL (a 2xx means committed). */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
-  baseEnv,
-  CLI,
   cliJson,
   DEMO_REQUESTER,
   demoKey,
@@ -13,7 +10,8 @@ import {
   emptyDatabase,
   type HttpAnswer,
   httpRequest,
-  ROOT,
+  type LaunchedServer,
+  launchServer,
   type RunningServer,
   startServer,
   TICKETS,
@@ -215,7 +213,7 @@ async function stoppedCleanly(server: RunningServer): Promise<void> {
   assert.match(server.output().stdout, /"msg":"stopped"/)
 }
 
-function outputOf(server: RunningServer): string {
+function outputOf(server: LaunchedServer): string {
   const { stdout, stderr } = server.output()
   return `stdout (end): ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`
 }
@@ -258,36 +256,19 @@ describe('serve --workers', () => {
     skip: skipPostgres,
   }, async () => {
     const db = await emptyDatabase('postgres')
-    const child = spawn(
-      process.execPath,
-      [...CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'],
-      {
-        cwd: ROOT,
-        env: baseEnv(db.env),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-    })
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
-    )
+    const server = launchServer({ env: db.env, args: ['--workers', '2'] })
+    const pid = server.child.pid ?? 0
     try {
       // Both workers forked: they are loading the service, far from listening.
       const deadline = Date.now() + 20_000
-      while (childrenOf(child.pid ?? 0).length < 2 && Date.now() < deadline)
+      while (childrenOf(pid).length < 2 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 5))
-      assert.equal(childrenOf(child.pid ?? 0).length, 2, `the workers never started\n${output}`)
-      child.kill('SIGTERM')
-      assert.deepEqual(await exited, { code: 0, signal: null }, output)
-      assert.doesNotMatch(output, /starting another/)
+      assert.equal(childrenOf(pid).length, 2, `the workers never started\n${outputOf(server)}`)
+      server.child.kill('SIGTERM')
+      assert.deepEqual(await server.exited, { code: 0, signal: null }, outputOf(server))
+      assert.doesNotMatch(server.output().stderr, /starting another/)
     } finally {
-      child.kill('SIGKILL')
+      await server.stop('SIGKILL')
       await db.dispose()
     }
   })

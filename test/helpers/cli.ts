@@ -29,7 +29,7 @@ export interface CliResult {
 }
 
 /** The parent's environment without any OPTIMALCLOUD_* setting, so a developer's shell cannot leak in. */
-export function baseEnv(extra: Env): NodeJS.ProcessEnv {
+function baseEnv(extra: Env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith('OPTIMALCLOUD_') && name !== 'PORT') env[name] = value
@@ -178,9 +178,8 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL')
 })
 
-export interface RunningServer {
-  url: string
-  port: number
+/** A server process as soon as it is spawned, before it listens. */
+export interface LaunchedServer {
   child: ChildProcess
   /** Resolves when the process has exited. */
   exited: Promise<Exit>
@@ -192,15 +191,18 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<Exit>
 }
 
+export interface RunningServer extends LaunchedServer {
+  url: string
+  port: number
+}
+
 /**
- * Starts `optimalcloud serve --port 0 --host 127.0.0.1 ARGS…` and resolves once it listens; the port is
- * read from its "Server listening at" log line.
+ * Spawns `optimalcloud serve --port 0 --host 127.0.0.1 ARGS…` and returns at once, for tests of what
+ * happens while it starts; `startServer` waits until it listens.
  *
- * @example const server = await startServer({ env: db.env }); …; await server.stop()
+ * @example const server = launchServer({ env: db.env, args: ['--workers', '2'] }); server.child.kill('SIGTERM')
  */
-export function startServer(
-  options: { env?: Env; args?: string[]; timeoutMs?: number } = {},
-): Promise<RunningServer> {
+export function launchServer(options: { env?: Env; args?: string[] } = {}): LaunchedServer {
   const child = spawn(
     process.execPath,
     [...CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])],
@@ -260,25 +262,37 @@ export function startServer(
       check()
     })
 
-  return waitFor('stdout', 'Server listening at', options.timeoutMs ?? 30_000).then(
+  return {
+    child,
+    exited,
+    output: () => ({ stdout, stderr }),
+    waitFor,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!done) child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/**
+ * Starts `optimalcloud serve --port 0 --host 127.0.0.1 ARGS…` and resolves once it listens; the port is
+ * read from its "Server listening at" log line.
+ *
+ * @example const server = await startServer({ env: db.env }); …; await server.stop()
+ */
+export function startServer(
+  options: { env?: Env; args?: string[]; timeoutMs?: number } = {},
+): Promise<RunningServer> {
+  const server = launchServer(options)
+  return server.waitFor('stdout', 'Server listening at', options.timeoutMs ?? 30_000).then(
     () => {
+      const { stdout } = server.output()
       const match = /Server listening at (http:\/\/127\.0\.0\.1:(\d+))/.exec(stdout)
       if (match === null || match[1] === undefined) throw new Error(`no listening address in ${stdout}`)
-      return {
-        url: match[1],
-        port: Number(match[2]),
-        child,
-        exited,
-        output: () => ({ stdout, stderr }),
-        waitFor,
-        async stop(signal: NodeJS.Signals = 'SIGTERM') {
-          if (!done) child.kill(signal)
-          return exited
-        },
-      }
+      return { ...server, url: match[1], port: Number(match[2]) }
     },
     (error: unknown) => {
-      child.kill('SIGKILL')
+      server.child.kill('SIGKILL')
       throw error
     },
   )
