@@ -5,32 +5,14 @@
  * the log, on demand and unlimited. Over a real socket, with the real logger, on both databases.
  */
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { clientKey, GONE_CLIENT } from '../../src/auth/failure-limiter.js'
+import { exchange } from '../helpers/raw-http.js'
 import { onEachDatabase } from '../helpers/suite.js'
 
 const MGMT = '/v5.0/mgmt/api/v1.0'
-
-/** Writes `text` on a new connection and resolves with what the server sent until it closed. */
-function exchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text))
-    let received = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      received += chunk
-    })
-    socket.on('error', () => {}) // a reset after the answer is fine
-    socket.on('close', () => resolve(received))
-    setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no close within 5 s; received: ${JSON.stringify(received)}`))
-    }, 5000).unref()
-  })
-}
 
 async function listen(app: FastifyInstance): Promise<number> {
   await app.listen({ host: '127.0.0.1', port: 0 })

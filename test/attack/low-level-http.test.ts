@@ -1,27 +1,10 @@
 /** Requests Node's HTTP parser or Fastify's router refuse before any route runs answer the contract's {"error":…} shape, over a real socket. */
 import assert from 'node:assert/strict'
-import { connect, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { clientErrorHandler } from '../../src/http/low-level-errors.js'
+import { exchange } from '../helpers/raw-http.js'
 import { seedTenant, startTestApp, type TestApp } from '../helpers/test-app.js'
-
-/** Writes `text` on a new connection and resolves with everything the server sent until it closed. */
-function exchange(port: number, text: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text))
-    let received = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      received += chunk
-    })
-    socket.on('error', () => {}) // a reset after the answer is fine: the answer is what is checked
-    socket.on('close', () => resolve(received))
-    setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no close within ${timeoutMs} ms; received: ${JSON.stringify(received)}`))
-    }, timeoutMs).unref()
-  })
-}
 
 interface Answer {
   status: number
