@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { type Browser, chromium } from 'playwright-core'
+import { type Browser, chromium, type Page } from 'playwright-core'
 import { recordDelivery } from '../../src/deliveries/deliveries.js'
 import { createUser } from '../../src/directory/users.js'
 import { bambooEmployeeFixture, type FakeBambooHr, startFakeBambooHr } from '../fakes/fake-bamboohr.js'
@@ -52,6 +52,15 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
       ],
     })
   })
+  /** Signs in on the console's sign-in page as the tenant's administrator, landing on the API keys. */
+  async function signInAsAdmin(page: Page): Promise<void> {
+    await page.goto(`${origin}/console/login`)
+    await page.fill('#email', adminEmail)
+    await page.fill('#password', ADMIN_PASSWORD)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/console\/administration\/api-keys$/)
+  }
+
   after(async () => {
     await browser?.close()
     await t?.close()
@@ -200,11 +209,7 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
     page.setDefaultTimeout(10_000)
-    await page.goto(`${origin}/console/login`)
-    await page.fill('#email', adminEmail)
-    await page.fill('#password', ADMIN_PASSWORD)
-    await page.click('button[type=submit]')
-    await page.waitForURL(/\/console\/administration\/api-keys$/)
+    await signInAsAdmin(page)
     await page.goto(`${origin}/console/administration/provisioning`)
     const destination = await page.getAttribute('main table a', 'href')
     assert.ok(destination !== null)
@@ -250,11 +255,7 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
   it('pilots an HR feed in dry run, holds terminations over the limit and approves them, then reads a user history and the audit log', async () => {
     const page = await browser.newPage()
     page.setDefaultTimeout(10_000)
-    await page.goto(`${origin}/console/login`)
-    await page.fill('#email', adminEmail)
-    await page.fill('#password', ADMIN_PASSWORD)
-    await page.click('button[type=submit]')
-    await page.waitForURL(/\/console\/administration\/api-keys$/)
+    await signInAsAdmin(page)
 
     // A Generic HR destination in dry run with a safeguard of one termination an hour.
     await page.click('text=Provisioning Manager')
@@ -351,11 +352,7 @@ describe('console in Chromium', { skip, timeout: 60_000 }, () => {
     })
     const page = await browser.newPage()
     page.setDefaultTimeout(10_000)
-    await page.goto(`${origin}/console/login`)
-    await page.fill('#email', adminEmail)
-    await page.fill('#password', ADMIN_PASSWORD)
-    await page.click('button[type=submit]')
-    await page.waitForURL(/\/console\/administration\/api-keys$/)
+    await signInAsAdmin(page)
     await page.click('nav.tabs >> text=Activity')
 
     const listed = () =>
