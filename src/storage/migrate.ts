@@ -8,6 +8,7 @@ import * as heldTerminations from './migrations/005-held-terminations.js'
 import * as userHistoryAndAudit from './migrations/006-user-history-and-audit.js'
 import * as listIndexes from './migrations/007-list-indexes.js'
 import * as retentionIndexes from './migrations/009-retention-indexes.js'
+import * as partialIndexes from './migrations/010-partial-indexes.js'
 
 /** Migrations are listed in code (not read from disk) so the compiled and the tsx-run service agree. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '006-user-history-and-audit': userHistoryAndAudit,
   '007-list-indexes': listIndexes,
   '009-retention-indexes': retentionIndexes,
+  '010-partial-indexes': partialIndexes,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
