@@ -139,7 +139,11 @@ function pin(pid, cores) {
 }
 
 function start(target, env, instance = 0) {
-  const execArgv = ['--enable-source-maps']
+  // BENCH_NODE_FLAGS: V8 and Node flags for the servers that NODE_OPTIONS does not take (e.g. --trace-gc).
+  const execArgv = [
+    '--enable-source-maps',
+    ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ]
   if (CPU_PROF !== null) {
     mkdirSync(CPU_PROF, { recursive: true })
     execArgv.push(

@@ -122,6 +122,8 @@ async function pgBare() {
 
 async function service() {
   const imports = (path) => import(new URL(path, dist).href)
+  // As `serve` runs: the old generation's growth limited (heap-growth.ts).
+  ;(await imports('heap-growth.js')).limitHeapGrowth()
   const [
     { buildApp },
     { loadConfig },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { bootstrapDemo, type DemoTenant, demoBanner } from './bootstrap.js'
 import type { Config } from './config.js'
+import { limitHeapGrowth } from './heap-growth.js'
 import { drain, type TrackedConnections, trackConnections } from './http/drain.js'
 import { RetentionSweeper, retentionRules } from './retention/sweeper.js'
 import { createServices } from './services.js'
@@ -22,6 +23,7 @@ export interface ServeOptions {
  * @example await serve(loadConfig(), { port: 8080, host: '127.0.0.1' })
  */
 export async function serve(config: Config, options: ServeOptions): Promise<FastifyInstance> {
+  limitHeapGrowth()
   const database = openDatabase(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     pgSchema: config.pgSchema,
