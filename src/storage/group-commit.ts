@@ -1,11 +1,7 @@
 /** Group commit for SQLite: the writes of concurrent requests share one transaction and one commit. */
-import { CompiledQuery, type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
+import { runDirect, type StatementSource, withDirectConnection } from './direct-sqlite.js'
 import type { Schema } from './schema.js'
-
-// Compiled once: two of them run for every unit of a batch.
-const SAVEPOINT = CompiledQuery.raw('savepoint unit')
-const RELEASE = CompiledQuery.raw('release savepoint unit')
-const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint unit')
 
 interface Unit {
   work: (trx: Kysely<Schema>) => Promise<unknown>
@@ -22,7 +18,14 @@ export class GroupCommitter {
   private queue: Unit[] = []
   private running: Promise<void> | null = null
 
-  constructor(private readonly db: Kysely<Schema>) {}
+  /**
+   * `raw` is the connection behind `db`: the batch's transaction control and the units' prepared
+   * statements run on it directly (direct-sqlite.ts) while the batch holds `db`'s connection.
+   */
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly raw: StatementSource,
+  ) {}
 
   run<T>(work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -50,18 +53,22 @@ export class GroupCommitter {
   private async commit(batch: Unit[]): Promise<void> {
     const settled: Array<() => void> = []
     try {
-      await this.db.connection().execute(async (connection) => {
-        // IMMEDIATE takes the write lock up front (waiting out busy_timeout if the CLI holds it);
-        // a deferred transaction that reads first could fail at its first write instead.
-        await sql`begin immediate`.execute(connection)
-        try {
-          await this.runUnits(connection, batch, settled)
-          await sql`commit`.execute(connection)
-        } catch (error) {
-          await sql`rollback`.execute(connection).catch(() => {})
-          throw error
-        }
-      })
+      await this.db.connection().execute((connection) =>
+        withDirectConnection(connection, this.raw, async () => {
+          // IMMEDIATE takes the write lock up front (waiting out busy_timeout if the CLI holds it);
+          // a deferred transaction that reads first could fail at its first write instead.
+          this.exec('begin immediate')
+          try {
+            await this.runUnits(connection, batch, settled)
+            this.exec('commit')
+          } catch (error) {
+            try {
+              this.exec('rollback')
+            } catch {}
+            throw error
+          }
+        }),
+      )
     } catch (error) {
       // The lone unit failed (its own error), or the commit itself failed (every unit fails).
       for (const unit of batch) unit.reject(error)
@@ -83,16 +90,21 @@ export class GroupCommitter {
       return
     }
     for (const unit of batch) {
-      await connection.executeQuery(SAVEPOINT)
+      this.exec('savepoint unit')
       try {
         const value = await unit.work(connection)
-        await connection.executeQuery(RELEASE)
+        this.exec('release savepoint unit')
         settled.push(() => unit.resolve(value))
       } catch (error) {
-        await connection.executeQuery(ROLLBACK_TO)
-        await connection.executeQuery(RELEASE)
+        this.exec('rollback to savepoint unit')
+        this.exec('release savepoint unit')
         settled.push(() => unit.reject(error))
       }
     }
+  }
+
+  /** A transaction-control statement, on the connection the batch holds. */
+  private exec(sql: string): void {
+    runDirect(this.raw, sql, [])
   }
 }

@@ -1,5 +1,6 @@
 /** Hot-path queries compiled to SQL once per database, then run with new values: no query building per call. */
 import type { Compilable, CompiledQuery, Kysely } from 'kysely'
+import { directConnection, runDirect } from './direct-sqlite.js'
 import type { Schema } from './schema.js'
 
 type Db = Kysely<Schema>
@@ -51,6 +52,9 @@ export function preparedQuery<P extends object, R>(
     const parameters = template.slots.map((slot) =>
       'name' in slot ? (values[slot.name] ?? null) : slot.value,
     )
+    // Inside a SQLite group-commit batch: straight to its connection (direct-sqlite.ts).
+    const raw = directConnection(db)
+    if (raw !== undefined) return runDirect<R>(raw, template.compiled.sql, parameters)
     const { rows } = await executor.executeQuery<R>({ ...template.compiled, parameters })
     return rows
   }

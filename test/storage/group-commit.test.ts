@@ -1,11 +1,25 @@
 /** database.transaction under concurrency, on both dialects: every unit commits or fails alone (group commit on SQLite). */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { type Database, isUniqueViolation } from '../../src/storage/database.js'
+import { type Database, isUniqueViolation, type Tx } from '../../src/storage/database.js'
+import { directConnection } from '../../src/storage/direct-sqlite.js'
+import { preparedQuery } from '../../src/storage/prepared-query.js'
+import type { RequesterTable } from '../../src/storage/schema.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
 import { countRows, insertRequesterRow, insertTenantRow, requesterEmails } from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
+
+/** The same insert as insertRequesterRow, as a prepared query: inside a SQLite batch it runs on the connection directly. */
+const insertPrepared = preparedQuery((db, row: RequesterTable) => db.insertInto('requesters').values(row))
+const preparedRow = (trx: Tx, tenantId: string, email: string) =>
+  insertPrepared(trx, {
+    tenant_id: tenantId,
+    email_key: email,
+    email,
+    name: null,
+    created_at: '2026-12-01T00:00:00Z',
+  })
 
 for (const dialect of DIALECTS) {
   describe(`database.transaction (${dialect})`, {
@@ -137,6 +151,57 @@ for (const dialect of DIALECTS) {
         return rows.map((row) => row.email).sort()
       })
       assert.deepEqual(seen, ['earlier@x.com', 'mine@x.com'])
+    })
+
+    it("runs prepared statements in the unit's savepoint: rolled back with it, unique violations kept to it", async () => {
+      const tenantId = await tenant()
+      await database.transaction((trx) => preparedRow(trx, tenantId, 'taken@x.com'))
+      const boom = new Error('boom')
+      let batchTrx: Tx | undefined
+      const results = await Promise.allSettled([
+        database.transaction(async (trx) => {
+          batchTrx = trx
+          // Direct on SQLite: a batch's statements run on its connection, not through Kysely's queue.
+          assert.equal(directConnection(trx) !== undefined, dialect === 'sqlite')
+          await preparedRow(trx, tenantId, 'kept@x.com')
+          const rows = await trx
+            .selectFrom('requesters')
+            .select('email')
+            .where('tenant_id', '=', tenantId)
+            .where('email', '=', 'kept@x.com')
+            .execute()
+          return rows.map((row) => row.email)
+        }),
+        database.transaction(async (trx) => {
+          await preparedRow(trx, tenantId, 'prepared-then-thrown@x.com')
+          await insertRequesterRow(trx, tenantId, 'kysely-then-thrown@x.com')
+          throw boom
+        }),
+        database.transaction(async (trx) => {
+          await preparedRow(trx, tenantId, 'before-clash@x.com')
+          await preparedRow(trx, tenantId, 'taken@x.com')
+        }),
+        database.transaction((trx) => preparedRow(trx, tenantId, 'after@x.com')),
+      ])
+      assert.deepEqual(
+        results[0],
+        { status: 'fulfilled', value: ['kept@x.com'] },
+        'a unit reads its own direct write',
+      )
+      assert.equal(results[1].status === 'rejected' && results[1].reason, boom)
+      assert.ok(
+        results[2].status === 'rejected' && isUniqueViolation(results[2].reason),
+        'the clash is its own',
+      )
+      assert.equal(results[3].status, 'fulfilled')
+      assert.deepEqual(await requesterEmails(database.db, tenantId), [
+        'after@x.com',
+        'kept@x.com',
+        'taken@x.com',
+      ])
+      // Registered only while its batch holds the connection.
+      assert.ok(batchTrx !== undefined)
+      assert.equal(directConnection(batchTrx), undefined)
     })
   })
 }
