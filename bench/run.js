@@ -60,6 +60,14 @@ const ALL_TARGETS = [
         },
       ]
     : []),
+  {
+    // Not the service: the least any implementation of its SQLite data model could do per createticket.
+    name: 'floor',
+    label: 'SQLite floor: Fastify + the 3 rows',
+    body: ticketBody,
+    baseline: 'bare',
+    made: 'tickets',
+  },
   { name: 'pg-bare', label: 'Fastify + pg, one INSERT (PG baseline)', body: ticketBody, pg: true },
   {
     name: 'pg-apikey',

@@ -102,6 +102,95 @@ async function bare() {
   return { app, info: { path: '/bare', headers: { 'content-type': 'application/json' } } }
 }
 
+/**
+ * The floor of the service's SQLite data model: Fastify, then exactly the rows a createticket commits
+ * (the ticket, its first comment, the delivery-log entry with the body) into the service's own schema and
+ * indexes, with its pragmas and its checkpoint thread, group-committed per turn of the event loop. No
+ * authentication, no validation, no savepoints, no query builder: what is left is the cost of the rows.
+ */
+async function sqliteFloor() {
+  const { default: Fastify } = await import('fastify')
+  const imports = (path) => import(new URL(path, dist).href)
+  const [database, migrate, tenants] = await Promise.all([
+    imports('storage/database.js'),
+    imports('storage/migrate.js'),
+    imports('tenancy/tenants.js'),
+  ])
+  const dir = mkdtempSync(join(tmpdir(), 'optimalcloud-bench-'))
+  const dbFile = join(dir, 'bench.db')
+  const db = database.openDatabase(`sqlite:${dbFile}`, { sqliteCheckpointWorker: true })
+  await migrate.migrateToLatest(db)
+  const tenant = await tenants.createTenant(db, TENANT)
+  // The service's writer connection is idle from here on: the rows go through one of our own.
+  const { default: BetterSqlite3 } = await import('better-sqlite3')
+  const writer = new BetterSqlite3(dbFile)
+  writer.pragma('journal_mode = WAL')
+  writer.pragma('synchronous = NORMAL')
+  writer.pragma('foreign_keys = ON')
+  writer.pragma('wal_autocheckpoint = 0')
+  const ticket = writer.prepare(
+    'insert into tickets (id, tenant_id, number, subject, priority, requester_email, external_id, source, dedupe_key, source_fields, backend, created_at, updated_at) values (?, ?, ?, ?, ?, ?, null, ?, null, ?, ?, ?, ?)',
+  )
+  const comment = writer.prepare(
+    'insert into ticket_comments (id, tenant_id, ticket_id, body, created_at) values (?, ?, ?, ?, ?)',
+  )
+  const delivery = writer.prepare(
+    'insert into deliveries (id, tenant_id, endpoint, destination_id, principal, status_code, error, reason, ticket_number, user_id, request_id, idempotency_key, duration_ms, request_body, request_body_note, replay_of, created_at) values (?, ?, ?, null, ?, 201, null, null, ?, null, ?, null, 1, ?, null, null, ?)',
+  )
+  let number = 0
+  let sequence = 0
+  const id = (prefix) => `${prefix}_${Date.now().toString(36)}${(sequence++).toString(36).padStart(8, '0')}`
+  const writeBatch = writer.transaction((batch) => {
+    for (const { body, number } of batch) {
+      const at = new Date().toISOString()
+      const ticketId = id('tkt')
+      const fields = JSON.stringify(body)
+      ticket.run(
+        ticketId,
+        tenant.id,
+        number,
+        body.title,
+        'high',
+        body.requester_email,
+        'generic',
+        fields,
+        'builtin',
+        at,
+        at,
+      )
+      comment.run(id('cmt'), tenant.id, ticketId, `description: ${body.description}`, at)
+      delivery.run(id('dlv'), tenant.id, 'createticket', 'api_key:bench', number, id('req'), fields, at)
+    }
+  })
+  let queue = []
+  const flush = () => {
+    const batch = queue
+    queue = []
+    writeBatch(batch)
+    for (const entry of batch) entry.done()
+  }
+  const app = Fastify({ logger: { level: 'warn' } })
+  app.post('/floor', (request, reply) => {
+    const body = request.body
+    if (typeof body !== 'object' || body === null) return reply.code(400).send({ error: 'no' })
+    const taken = ++number
+    if (queue.length === 0) setImmediate(flush)
+    return new Promise((resolve) => queue.push({ body, number: taken, done: resolve })).then(() =>
+      reply.code(201).send({ ticket: taken }),
+    )
+  })
+  return {
+    app,
+    info: {
+      path: '/floor',
+      headers: { 'content-type': 'application/json' },
+      dbFile,
+      dir,
+      tenantId: tenant.id,
+    },
+  }
+}
+
 /** The PostgreSQL baseline: Fastify with a pg pool, one autocommitted INSERT per request (table made by the runner). */
 async function pgBare() {
   const { default: Fastify } = await import('fastify')
@@ -213,7 +302,12 @@ async function createGenericHrDestination(imports, services, tenant) {
 async function main() {
   const queries =
     process.env.BENCH_QUERIES !== '1' ? null : PG_URL === null ? await countQueries() : await countPgQueries()
-  const { app, info } = target === 'bare' ? await (PG_URL === null ? bare() : pgBare()) : await service()
+  const { app, info } =
+    target === 'bare'
+      ? await (PG_URL === null ? bare() : pgBare())
+      : target === 'floor'
+        ? await sqliteFloor()
+        : await service()
   countAnswers(app.server)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
