@@ -18,14 +18,17 @@ export function registerHoldCommands(program: Command): void {
       hold
         .command('list')
         .description('held terminations, oldest first')
-        .requiredOption('--tenant <tenant>', 'tenant name'),
+        .requiredOption('--tenant <tenant>', 'tenant name')
+        .option('--destination <plugin_id>', "only this provisioning destination's"),
     ),
-  ).action((opts: TenantOptions & PageOptions) =>
+  ).action((opts: TenantOptions & PageOptions & { destination?: string }) =>
     withServices(
       opts,
       async (services) => {
         const tenant = await tenantNamed(services, opts.tenant)
-        return readPages(opts, (request) => listHeldChanges(services.database.db, tenant.id, request))
+        return readPages(opts, (request) =>
+          listHeldChanges(services.database.db, tenant.id, request, opts.destination),
+        )
       },
       (rows) =>
         table(rows, ['created_at', 'plugin_id', 'destination_name', 'employee_id', 'email', 'user_id']),

@@ -36,14 +36,16 @@ export interface HeldSummary {
 }
 
 /**
- * The tenant's held changes, oldest first (the order approval applies them), one page at a time.
+ * The tenant's held changes, oldest first (the order approval applies them), one page at a time; with
+ * `destinationId`, only that destination's (what approving or rejecting it would decide).
  *
- * @example const page = await listHeldChanges(db, tenantId, { limit: 100, cursor: null })
+ * @example const page = await listHeldChanges(db, tenantId, { limit: 100, cursor: null }, pluginId)
  */
 export async function listHeldChanges(
   db: Db,
   tenantId: string,
   request: PageRequest,
+  destinationId?: string,
 ): Promise<Page<HeldChange>> {
   return keysetPage(
     request,
@@ -71,6 +73,7 @@ export async function listHeldChanges(
           'h.created_at as created_at',
         ])
         .where('h.tenant_id', '=', tenantId)
+      if (destinationId !== undefined) query = query.where('h.destination_id', '=', destinationId)
       if (bound !== null) query = query.where('h.id', bound.op, bound.key)
       const rows = await query.orderBy('h.id', order).limit(limit).execute()
       return rows.map((row) => ({ ...row, email: row.email ?? null }))

@@ -39,13 +39,30 @@ export function holdRoutes(services: Services) {
           operationId: 'listHolds',
           summary: 'Terminations held by the mass-termination safeguard, oldest first',
           description: `A destination's deleteuser beyond its termination_limit per rolling hour (or while it has held changes) changes nothing, answers 202 {"held":true} and is listed here until approved or rejected. ${PAGED_DESCRIPTION}`,
-          querystring: Type.Object(PageQuery, { additionalProperties: false }),
+          querystring: Type.Object(
+            {
+              destination: Type.Optional(
+                Type.String({
+                  maxLength: 200,
+                  description:
+                    "Only this provisioning destination's held changes (plugin_id): what approving or rejecting it decides",
+                }),
+              ),
+              ...PageQuery,
+            },
+            { additionalProperties: false },
+          ),
           response: { 200: PagedArray(HeldChangeSchema), ...errors() },
         },
       },
       async (request, reply) => {
         const pageRequest = pageRequestOf(request.query)
-        const page = await listHeldChanges(services.database.db, callerOf(request).tenant.id, pageRequest)
+        const page = await listHeldChanges(
+          services.database.db,
+          callerOf(request).tenant.id,
+          pageRequest,
+          request.query.destination,
+        )
         return sendPage(request, reply, page, pageRequest.limit)
       },
     )

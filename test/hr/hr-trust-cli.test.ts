@@ -88,6 +88,22 @@ for (const dialect of DIALECTS) {
       assert.equal(paged.code, 0, paged.stderr)
       assert.equal((JSON.parse(paged.stdout) as Row[]).length, 1)
       assert.match(paged.stderr, /More rows remain: run again with --cursor \S+ \(or --all for every row\)/)
+      const ofDestination = (await cliJson(['hold', 'list', '--tenant', 'acme', '--destination', pluginId], {
+        env,
+      })) as Row[]
+      assert.deepEqual(
+        ofDestination.map((r) => r.employee_id),
+        ['E2', 'E3'],
+      )
+      assert.deepEqual(
+        await cliJson(
+          ['hold', 'list', '--tenant', 'acme', '--destination', 'NoSuchDestination000000000000'],
+          {
+            env,
+          },
+        ),
+        [],
+      )
     })
 
     it('hold approve applies them: {"applied":2}; user history then shows the termination by the CLI', async () => {

@@ -361,4 +361,40 @@ onEachDatabase('Mass-termination safeguard', (s) => {
     const ids = [...first.json(), ...second.json()].map((h: Hold) => h.id)
     assert.equal(new Set(ids).size, ids.length)
   })
+
+  it("GET /holds?destination= lists only that destination's held changes; unknown or foreign ones list none; abusive values are 400", async () => {
+    const one = await destinationWith(s, { termination_limit: '1' }, 3)
+    const two = await destinationWith(s, { termination_limit: '1' }, 2)
+    const foreign = await destinationWith(s, { termination_limit: '1' }, 2, s.other)
+    for (const { pluginId, employees } of [one, two])
+      for (const id of employees) await hr(s.app, s.acme, pluginId, 'deleteuser', { employee_id: id })
+    for (const id of foreign.employees)
+      await hr(s.app, s.other, foreign.pluginId, 'deleteuser', { employee_id: id })
+    const list = async (query: string, tenant: SeededTenant = s.acme) => {
+      const res = await as<Hold[]>(s.app, tenant, 'GET', `/holds?${query}`)
+      return { status: res.status, body: res.body, raw: res.raw }
+    }
+
+    const ofOne = await list(`destination=${one.pluginId}`)
+    assert.equal(ofOne.status, 200, ofOne.raw)
+    assert.deepEqual(
+      ofOne.body.map((h) => [h.plugin_id, h.employee_id]),
+      one.employees.slice(1).map((id) => [one.pluginId, id]),
+    )
+    const ofTwo = await list(`destination=${two.pluginId}&limit=1`)
+    assert.deepEqual(
+      ofTwo.body.map((h) => [h.plugin_id, h.employee_id]),
+      [[two.pluginId, two.employees[1]]],
+    )
+    // A filter, not a lookup: another tenant's destination and an unknown one list nothing.
+    assert.deepEqual((await list(`destination=${foreign.pluginId}`)).body, [])
+    assert.deepEqual((await list('destination=NoSuchDestination0000000000000')).body, [])
+    assert.equal((await list(`destination=${foreign.pluginId}`, s.other)).body.length, 1)
+
+    for (const bad of ['destination=%00', `destination=${'x'.repeat(201)}`, 'destination=a&destination=b']) {
+      const res = await list(bad)
+      assert.equal(res.status, 400, `${bad}: ${res.raw}`)
+      assert.match(res.raw, /"error"/)
+    }
+  })
 })
