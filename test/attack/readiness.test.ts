@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
+import ResponseValidators from 'openapi-response-validator'
 import pg from 'pg'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -15,6 +16,7 @@ import { createServices, type Services } from '../../src/services.js'
 import { type Database, openDatabase } from '../../src/storage/database.js'
 import { migrateToLatest } from '../../src/storage/migrate.js'
 import { freshDatabase, PG_URL, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
+import { MANAGEMENT_ROUTES, MGMT, mgmt } from '../helpers/management-routes.js'
 import { sleep } from '../helpers/rows.js'
 import { post, type SeededTenant, seedTenant, TEST_SECRET_KEY, TICKETS } from '../helpers/test-app.js'
 
@@ -151,6 +153,7 @@ describe('/readyz on PostgreSQL', { skip: !pgUp && 'no PostgreSQL' }, () => {
   let admin: pg.Client
   let app: FastifyInstance
   let database: Database
+  let services: Services
   let acme: SeededTenant
 
   before(async () => {
@@ -168,6 +171,7 @@ describe('/readyz on PostgreSQL', { skip: !pgUp && 'no PostgreSQL' }, () => {
     database = openDatabase(url.toString(), { pgSchema: schema, pgPoolSize: 2 })
     const started = await appOn(url.toString(), database)
     app = started.app
+    services = started.services
     acme = await seedTenant(started.services, 'acme')
   })
 
@@ -198,6 +202,47 @@ describe('/readyz on PostgreSQL', { skip: !pgUp && 'no PostgreSQL' }, () => {
     }
     await eventually(app, 200)
     assert.equal((await ticket(app, acme)).statusCode, 201)
+  })
+
+  it('answers every Management API operation 503 as its OpenAPI document says while the database refuses the role, and changes nothing', async () => {
+    const schema = testDb.pgSchema ?? ''
+    await eventually(app, 200)
+    const document = (await mgmt(app, 'GET', '/openapi.json', { host: acme.host })).json() as {
+      components: unknown
+      paths: Record<string, Record<string, { responses: unknown }>>
+    }
+    // Everything each call needs exists first; then the role may neither read nor write.
+    const calls = []
+    for (const route of MANAGEMENT_ROUTES)
+      calls.push({ route, ...(await route.prepare(services, app, acme)) })
+    const before = await admin.query(`select count(*)::int as n from ${schema}.audit_log`)
+    await admin.query(`revoke all on all tables in schema ${schema} from ${role}`)
+    try {
+      // The Management API key was verified a moment ago; its cached verification expires in 2 s, and the
+      // calls must fail at the database, not at authentication: wait it out.
+      await sleep(2100)
+      for (const { route, path, body } of calls) {
+        const res = await mgmt(app, route.method, path, {
+          host: acme.host,
+          auth: `Bearer ${acme.key}`,
+          ...(body === undefined ? {} : { body }),
+        })
+        const where = `${route.method} ${route.route}`
+        assert.equal(res.statusCode, 503, `${where}: ${res.body}`)
+        const operation = document.paths[`${MGMT}${route.route}`]?.[route.method.toLowerCase()]
+        assert.ok(operation !== undefined, `${where} is documented`)
+        const validator = new ResponseValidators.default({
+          responses: operation.responses as never,
+          components: document.components as never,
+        })
+        assert.equal(validator.validateResponse(503, res.json()), undefined, `${where}: ${res.body}`)
+      }
+    } finally {
+      await admin.query(`grant select, insert, update, delete on all tables in schema ${schema} to ${role}`)
+    }
+    const after = await admin.query(`select count(*)::int as n from ${schema}.audit_log`)
+    assert.equal(after.rows[0].n, before.rows[0].n, 'no change was audited: none was made')
+    await eventually(app, 200)
   })
 
   /** The role read-only (default_transaction_read_only) until 503, then writable again: 200 and tickets. */

@@ -3,7 +3,8 @@
  * documents: 400, 401, 403, 404, 409, 413, 429) is sent for real and validated against the document with an
  * OpenAPI validator (openapi-response-validator), never by hand. A status an operation answers that its
  * document does not list fails, and so does a documented status no case produced (but 503, which needs a
- * database that cannot be written: test/attack/readiness.test.ts).
+ * database that refuses the service: test/attack/readiness.test.ts sends every operation then and validates
+ * its 503 against this document).
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
