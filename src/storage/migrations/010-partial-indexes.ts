@@ -7,22 +7,24 @@
  */
 import { type Kysely, sql } from 'kysely'
 
-const INDEXES: Array<[name: string, table: string, columns: string[], unique: boolean]> = [
-  ['deliveries_tenant_destination', 'deliveries', ['tenant_id', 'destination_id', 'id'], false],
-  ['deliveries_replay_of', 'deliveries', ['tenant_id', 'replay_of'], false],
-  ['tickets_dedupe', 'tickets', ['tenant_id', 'dedupe_key'], true],
+/** Each index as 007 and 001 made it, and the column whose value puts a row in it. */
+const INDEXES: Array<[name: string, table: string, columns: string[], sparse: string, unique: boolean]> = [
+  [
+    'deliveries_tenant_destination',
+    'deliveries',
+    ['tenant_id', 'destination_id', 'id'],
+    'destination_id',
+    false,
+  ],
+  ['deliveries_replay_of', 'deliveries', ['tenant_id', 'replay_of'], 'replay_of', false],
+  ['tickets_dedupe', 'tickets', ['tenant_id', 'dedupe_key'], 'dedupe_key', true],
 ]
-
-/** The column whose value makes a row belong to the index: the last one that is not the id. */
-function sparseColumn(columns: string[]): string {
-  return columns.filter((column) => column !== 'id' && column !== 'tenant_id').at(-1) ?? ''
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations must not depend on the current schema type
 export async function up(db: Kysely<any>): Promise<void> {
-  for (const [name, table, columns, unique] of INDEXES) {
+  for (const [name, table, columns, sparse, unique] of INDEXES) {
     await db.schema.dropIndex(name).execute()
     const index = db.schema.createIndex(name).on(table).columns(columns)
-    await (unique ? index.unique() : index).where(sql.ref(sparseColumn(columns)), 'is not', null).execute()
+    await (unique ? index.unique() : index).where(sql.ref(sparse), 'is not', null).execute()
   }
 }
