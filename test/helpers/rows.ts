@@ -1,6 +1,7 @@
 /** Counting a tenant's rows straight from the database, to prove what a call did or did not change. */
 import { newId } from '../../src/ids.js'
 import type { Database, Db, Tx } from '../../src/storage/database.js'
+import type { RequesterTable } from '../../src/storage/schema.js'
 
 type TenantTableName = 'tickets' | 'ticket_comments' | 'deliveries' | 'idempotency_keys' | 'requesters'
 
@@ -46,22 +47,18 @@ export async function insertTenantRow(database: Database, nextTicketNumber = 1):
   return id
 }
 
+/** A requester row (unique per tenant and email) for the storage tests' plain inserts. */
+export function requesterRow(tenantId: string, email: string): RequesterTable {
+  return { tenant_id: tenantId, email_key: email, email, name: null, created_at: new Date().toISOString() }
+}
+
 /**
  * A requester row inserted with `trx`, for storage tests that need a plain insert (unique per tenant and email).
  *
  * @example await database.transaction((trx) => insertRequesterRow(trx, tenantId, 'a@x.example'))
  */
 export function insertRequesterRow(trx: Tx, tenantId: string, email: string) {
-  return trx
-    .insertInto('requesters')
-    .values({
-      tenant_id: tenantId,
-      email_key: email,
-      email,
-      name: null,
-      created_at: new Date().toISOString(),
-    })
-    .execute()
+  return trx.insertInto('requesters').values(requesterRow(tenantId, email)).execute()
 }
 
 /** The tenant's requester emails, sorted: what the storage tests' transactions committed. */

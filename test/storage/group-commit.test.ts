@@ -6,20 +6,20 @@ import { directConnection } from '../../src/storage/direct-sqlite.js'
 import { preparedQuery } from '../../src/storage/prepared-query.js'
 import type { RequesterTable } from '../../src/storage/schema.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
-import { countRows, insertRequesterRow, insertTenantRow, requesterEmails } from '../helpers/rows.js'
+import {
+  countRows,
+  insertRequesterRow,
+  insertTenantRow,
+  requesterEmails,
+  requesterRow,
+} from '../helpers/rows.js'
 
 const pgUp = await postgresAvailable()
 
 /** The same insert as insertRequesterRow, as a prepared query: inside a SQLite batch it runs on the connection directly. */
 const insertPrepared = preparedQuery((db, row: RequesterTable) => db.insertInto('requesters').values(row))
 const preparedRow = (trx: Tx, tenantId: string, email: string) =>
-  insertPrepared(trx, {
-    tenant_id: tenantId,
-    email_key: email,
-    email,
-    name: null,
-    created_at: '2026-12-01T00:00:00Z',
-  })
+  insertPrepared(trx, requesterRow(tenantId, email))
 
 for (const dialect of DIALECTS) {
   describe(`database.transaction (${dialect})`, {
