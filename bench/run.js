@@ -2,7 +2,8 @@
 // See bench/README.md. Knobs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_ROUNDS,
 // BENCH_ONLY, BENCH_QUERIES=1 (SQL statements per request, SQLite), BENCH_CPU_PROF=dir (V8 CPU profile of
 // each target), BENCH_MARKDOWN=1 (the table again as Markdown), BENCH_SYNCHRONOUS=FULL (SQLite
-// synchronous=FULL), BENCH_PG_URL (the PostgreSQL server; a fresh database is made on it and dropped).
+// synchronous=FULL), BENCH_PG_URL (the PostgreSQL server; a fresh database is made on it and dropped),
+// BENCH_NODE_FLAGS (Node/V8 flags for the servers that NODE_OPTIONS refuses, e.g. --trace-gc).
 import { execFileSync, fork } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
