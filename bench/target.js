@@ -12,6 +12,8 @@ const target = (process.argv[2] ?? 'bare').replace(/^pg-/, '').replace(/-x\d+$/,
 const PG_URL = process.env.BENCH_PG_URL ?? null
 const JOIN = process.env.BENCH_JOIN ? JSON.parse(process.env.BENCH_JOIN) : null
 const dist = new URL('../dist/', import.meta.url)
+/** A module of the built service. */
+const imports = (path) => import(new URL(path, dist).href)
 const TENANT = 'bench'
 const PASSWORD = 'bench password, long enough'
 
@@ -110,7 +112,6 @@ async function bare() {
  */
 async function sqliteFloor() {
   const { default: Fastify } = await import('fastify')
-  const imports = (path) => import(new URL(path, dist).href)
   const [database, migrate, tenants] = await Promise.all([
     imports('storage/database.js'),
     imports('storage/migrate.js'),
@@ -210,7 +211,6 @@ async function pgBare() {
 }
 
 async function service() {
-  const imports = (path) => import(new URL(path, dist).href)
   // As `serve` runs: the old generation's growth limited (heap-growth.ts).
   ;(await imports('heap-growth.js')).limitHeapGrowth()
   const [
@@ -273,7 +273,7 @@ async function service() {
   let path = '/v5.0/mgmt/api/v1.0/webhooks/helpdesk/createticket'
   let destinationId = null
   if (target === 'adduser') {
-    const destination = await createGenericHrDestination(imports, services, tenant)
+    const destination = await createGenericHrDestination(services, tenant)
     destinationId = destination.id
     path = `/v5.0/mgmt/api/v1.0/webhooks/provisioning/${destination.pluginId}/adduser`
   }
@@ -293,7 +293,7 @@ async function service() {
 }
 
 /** The generic-hr destination for the adduser target; its plugin_id is also its row id. */
-async function createGenericHrDestination(imports, services, tenant) {
+async function createGenericHrDestination(services, tenant) {
   const { createDestination } = await imports('directory/destinations.js')
   const made = await createDestination(services, tenant, { type: 'generic-hr', name: 'bench-hr' })
   return { id: made.plugin_id, pluginId: made.plugin_id }
