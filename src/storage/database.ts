@@ -104,7 +104,7 @@ function openSqlite(path: string, options: DatabaseOptions): Database {
   const writeDb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: writer }) })
   const reader = memory ? writer : withStatementCache(connectSqlite(path, ownCheckpoints))
   const readDb = memory ? writeDb : new Kysely<Schema>({ dialect: new SqliteDialect({ database: reader }) })
-  const committer = new GroupCommitter(writeDb, writer)
+  const committer = new GroupCommitter(writeDb, writer, () => checkpoints?.writerHeld() ?? null)
   const failures = new StorageFailures()
   const hooks = closeHooks()
   const probe = (thorough: boolean) => committer.run((trx) => writeProbe(trx, thorough))

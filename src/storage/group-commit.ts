@@ -21,10 +21,13 @@ export class GroupCommitter {
   /**
    * `raw` is the connection behind `db`: the batch's transaction control and the units' prepared
    * statements run on it directly (direct-sqlite.ts) while the batch holds `db`'s connection.
+   * `writerHeld` tells when another connection holds the write lock for a while (the checkpoint
+   * thread's RESTART or TRUNCATE): null when none does, else a promise that settles when it lets go.
    */
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly raw: StatementSource,
+    private readonly writerHeld: () => Promise<unknown> | null = () => null,
   ) {}
 
   run<T>(work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
@@ -43,6 +46,10 @@ export class GroupCommitter {
     // Let the requests that arrived in this turn of the event loop join the first batch.
     await new Promise((resolve) => setImmediate(resolve))
     while (this.queue.length > 0) {
+      // Waited for here, with the event loop free, rather than in BEGIN's busy handler, which sleeps
+      // the thread; the requests that arrive meanwhile join this batch.
+      const held = this.writerHeld()
+      if (held !== null) await held
       const batch = this.queue
       this.queue = []
       await this.commit(batch)

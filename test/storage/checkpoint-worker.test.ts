@@ -99,6 +99,65 @@ describe('checkpoint worker', () => {
   )
 
   it(
+    'tells the writer while a RESTART holds the write lock, and when it lets go',
+    withDir(async (dir) => {
+      const file = join(dir, 'held.db')
+      // No busy wait: this thread also holds the reader that RESTART waits for.
+      const writer = new BetterSqlite3(file, { timeout: 0 })
+      writer.pragma('journal_mode = WAL')
+      writer.pragma('wal_autocheckpoint = 0')
+      writer.exec('create table t (id integer primary key, filler text)')
+      const checkpointAt = 64 * 1024
+      const worker = startCheckpointWorker(
+        file,
+        'NORMAL',
+        (error) => assert.fail(String(error)),
+        checkpointAt,
+      )
+      // A reader on an old snapshot: no checkpoint can copy past it, so the WAL grows to RESTART's
+      // size, and RESTART then waits (holding the write lock) until the reader is done.
+      const reader = new BetterSqlite3(file)
+      reader.exec('begin')
+      reader.prepare('select count(*) from t').get()
+      try {
+        assert.equal(worker.writerHeld(), null, 'nothing holds the lock yet')
+        const insert = writer.prepare('insert into t (filler) values (?)')
+        const filler = 'x'.repeat(2000)
+        let held: Promise<unknown> | null = null
+        const deadline = Date.now() + 15_000
+        while (held === null) {
+          assert.ok(Date.now() < deadline, 'no RESTART held the lock')
+          // Until RESTART takes the lock; after that a write fails at once (SQLITE_BUSY, no busy wait).
+          try {
+            writer.transaction(() => {
+              for (let i = 0; i < 10; i++) insert.run(filler)
+            })()
+          } catch (error) {
+            assert.equal((error as { code?: string }).code, 'SQLITE_BUSY')
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          held = worker.writerHeld()
+        }
+        let settled = false
+        void held.then(() => {
+          settled = true
+        })
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        assert.equal(settled, false, 'still held while the reader keeps its snapshot')
+        reader.exec('commit')
+        assert.equal(await held, 'ok')
+        await until('the RESTART is counted', () => worker.counts.restart >= 1)
+        assert.equal(worker.writerHeld(), null)
+      } finally {
+        if (reader.inTransaction) reader.exec('commit')
+        reader.close()
+        await worker.stop()
+        writer.close()
+      }
+    }),
+  )
+
+  it(
     'the service database with the worker: its connections never checkpoint, commits read back after reopening',
     withDir(async (dir) => {
       const url = `sqlite:${join(dir, 'service.db')}`

@@ -1,10 +1,13 @@
 /** database.transaction under concurrency, on both dialects: every unit commits or fails alone (group commit on SQLite). */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, SqliteDialect, sql } from 'kysely'
 import { type Database, isUniqueViolation, type Tx } from '../../src/storage/database.js'
-import { directConnection } from '../../src/storage/direct-sqlite.js'
+import { directConnection, type StatementSource } from '../../src/storage/direct-sqlite.js'
+import { GroupCommitter } from '../../src/storage/group-commit.js'
 import { preparedQuery } from '../../src/storage/prepared-query.js'
-import type { RequesterTable } from '../../src/storage/schema.js'
+import type { RequesterTable, Schema } from '../../src/storage/schema.js'
 import { DIALECTS, freshDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js'
 import {
   countRows,
@@ -205,3 +208,43 @@ for (const dialect of DIALECTS) {
     })
   })
 }
+
+describe('group commit while another connection holds the write lock (the checkpoint thread)', () => {
+  it('runs no statement until it lets go, keeps the event loop free meanwhile, and batches what arrived', async () => {
+    const raw = new BetterSqlite3(':memory:')
+    raw.exec('create table t (v text not null)')
+    const statements: string[] = []
+    const source: StatementSource = {
+      prepare: (text) => {
+        statements.push(text)
+        return raw.prepare(text)
+      },
+    }
+    let letGo = () => {}
+    let held: Promise<void> | null = new Promise<void>((resolve) => {
+      letGo = resolve
+    })
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) })
+    const committer = new GroupCommitter(db, source, () => held)
+    const insert = (v: string) =>
+      committer.run(async (trx) => {
+        await sql`insert into t (v) values (${v})`.execute(trx)
+        return v
+      })
+    const first = insert('first')
+    // Turns of the event loop (timers, I/O: other requests being read) go on while the lock is held.
+    let turns = 0
+    while (turns < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      turns++
+    }
+    assert.equal(statements.length, 0, 'no BEGIN while the lock is held')
+    const second = insert('second')
+    held = null
+    letGo()
+    assert.deepEqual(await Promise.all([first, second]), ['first', 'second'])
+    assert.equal(statements.filter((text) => text.startsWith('begin')).length, 1, 'both in one batch')
+    assert.deepEqual(raw.prepare('select v from t order by v').all(), [{ v: 'first' }, { v: 'second' }])
+    await db.destroy()
+  })
+})
