@@ -3,7 +3,8 @@
 // BENCH_ONLY, BENCH_QUERIES=1 (SQL statements per request, SQLite), BENCH_CPU_PROF=dir (V8 CPU profile of
 // each target), BENCH_MARKDOWN=1 (the table again as Markdown), BENCH_SYNCHRONOUS=FULL (SQLite
 // synchronous=FULL), BENCH_PG_URL (the PostgreSQL server; a fresh database is made on it and dropped),
-// BENCH_NODE_FLAGS (Node/V8 flags for the servers that NODE_OPTIONS refuses, e.g. --trace-gc).
+// BENCH_NODE_FLAGS (Node/V8 flags for the servers that NODE_OPTIONS refuses, e.g. --trace-gc),
+// BENCH_WITHOUT_LIST_INDEXES=1 (an experiment: the hot tables without their list and retention indexes).
 import { execFileSync, fork } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -386,6 +387,10 @@ async function main() {
       )}; ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured per target, ` +
       `${ROUNDS} round(s), median shown; load generator on core 0, servers on cores ${SERVER_CORES ?? 'all'}`,
   )
+  if (process.env.BENCH_WITHOUT_LIST_INDEXES === '1')
+    console.log(
+      'EXPERIMENT: the hot tables without their list and retention indexes (not the service as shipped)',
+    )
   if (!hrBuilt) console.log('(dist/webhooks/hr-routes.js not built: the adduser targets are skipped)')
   const runs = new Map(TARGETS.map((target) => [target.name, []]))
   for (let round = 1; round <= ROUNDS; round++) {

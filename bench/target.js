@@ -93,6 +93,32 @@ async function countPgQueries() {
   return counts
 }
 
+/**
+ * With BENCH_WITHOUT_LIST_INDEXES=1 (an experiment, never the service): drops every index of the hot tables
+ * that serves only lists, filters, retention or reading a ticket's comments, and keeps those that enforce
+ * uniqueness. It measures what those indexes cost a request on SQLite.
+ */
+const LIST_INDEXES = [
+  'deliveries_tenant',
+  'deliveries_tenant_id',
+  'deliveries_tenant_endpoint',
+  'deliveries_tenant_destination',
+  'deliveries_replay_of',
+  'deliveries_created',
+  'tickets_tenant_id',
+  'tickets_tenant_source',
+  'ticket_comments_ticket',
+  'users_tenant_status',
+  'users_tenant_destination',
+  'user_history_user',
+  'user_history_created',
+]
+async function dropListIndexes(db) {
+  if (process.env.BENCH_WITHOUT_LIST_INDEXES !== '1') return
+  const { sql } = await import('kysely')
+  for (const name of LIST_INDEXES) await db.transaction((trx) => sql.raw(`drop index ${name}`).execute(trx))
+}
+
 async function bare() {
   const { default: Fastify } = await import('fastify')
   const app = Fastify({ logger: { level: 'warn' } })
@@ -121,6 +147,7 @@ async function sqliteFloor() {
   const dbFile = join(dir, 'bench.db')
   const db = database.openDatabase(`sqlite:${dbFile}`, { sqliteCheckpointWorker: true })
   await migrate.migrateToLatest(db)
+  await dropListIndexes(db)
   const tenant = await tenants.createTenant(db, TENANT)
   // The service's writer connection is idle from here on: the rows go through one of our own.
   const { default: BetterSqlite3 } = await import('better-sqlite3')
@@ -256,6 +283,7 @@ async function service() {
     return { app: await buildApp(services), info: shared }
   }
   await migrate.migrateToLatest(db)
+  await dropListIndexes(db)
   const tenant = await tenants.createTenant(db, TENANT)
   const key = await apiKeys.createApiKey(db, tenant.id, {
     name: 'bench',
