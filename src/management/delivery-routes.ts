@@ -12,7 +12,7 @@ import type { Services } from '../services.js'
 import { replayDelivery } from '../webhooks/replay.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { changeErrors, errors, Nullable } from './schemas.js'
+import { changeErrors, DestinationFilter, errors, Nullable } from './schemas.js'
 import { TimeRangeQuery } from './time-range-query.js'
 
 const tags = ['Deliveries']
@@ -114,12 +114,7 @@ export function deliveryRoutes(services: Services) {
                   description: 'servicenow, createticket, adduser, modifyuser or deleteuser',
                 }),
               ),
-              destination: Type.Optional(
-                Type.String({
-                  maxLength: 200,
-                  description: "Only this provisioning destination's calls (plugin_id)",
-                }),
-              ),
+              destination: DestinationFilter("Only this provisioning destination's calls (plugin_id)"),
               ...TimeRangeQuery,
               ...PageQuery,
             },

@@ -8,7 +8,7 @@ import { decideHeldChanges, listHeldChanges } from '../directory/held-changes.js
 import type { Services } from '../services.js'
 import { callerOf } from './guard.js'
 import { PAGED_DESCRIPTION, PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { changeErrors, errors, Nullable } from './schemas.js'
+import { changeErrors, DestinationFilter, errors, Nullable } from './schemas.js'
 
 const tags = ['Held changes']
 
@@ -41,12 +41,8 @@ export function holdRoutes(services: Services) {
           description: `A destination's deleteuser beyond its termination_limit per rolling hour (or while it has held changes) changes nothing, answers 202 {"held":true} and is listed here until approved or rejected. ${PAGED_DESCRIPTION}`,
           querystring: Type.Object(
             {
-              destination: Type.Optional(
-                Type.String({
-                  maxLength: 200,
-                  description:
-                    "Only this provisioning destination's held changes (plugin_id): what approving or rejecting it decides",
-                }),
+              destination: DestinationFilter(
+                "Only this provisioning destination's held changes (plugin_id): what approving or rejecting it decides",
               ),
               ...PageQuery,
             },

@@ -59,6 +59,14 @@ export function Nullable<T extends TSchema>(schema: T) {
 }
 
 /** `?limit=` of the lists: rows per page, 1 to 1000, 100 when absent. */
+/**
+ * A list's `?destination=` filter: a destination's plugin_id (long enough for any, bounded like every
+ * string a caller sends). `description` says what of that destination the list keeps.
+ */
+export function DestinationFilter(description: string) {
+  return Type.Optional(Type.String({ maxLength: 200, description }))
+}
+
 export const Limit = Type.Optional(
   Type.Integer({ minimum: 1, maximum: 1000, description: 'How many rows per page, 1 to 1000 (default 100)' }),
 )

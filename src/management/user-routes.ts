@@ -13,7 +13,7 @@ import type { Services } from '../services.js'
 import { MAX_FIELD_LENGTH } from '../value-bounds.js'
 import { callerOf } from './guard.js'
 import { PagedArray, PageQuery, pageRequestOf, sendPage } from './paged.js'
-import { changeErrors, errors, Nullable } from './schemas.js'
+import { changeErrors, DestinationFilter, errors, Nullable } from './schemas.js'
 
 const tags = ['Users']
 
@@ -43,12 +43,7 @@ const UserQuery = Type.Object(
         description: 'Only the users with this status',
       }),
     ),
-    destination: Type.Optional(
-      Type.String({
-        maxLength: 200,
-        description: 'Only the users this provisioning destination made (plugin_id)',
-      }),
-    ),
+    destination: DestinationFilter('Only the users this provisioning destination made (plugin_id)'),
     q: Type.Optional(
       Type.String({
         maxLength: 200,
