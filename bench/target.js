@@ -149,13 +149,9 @@ async function sqliteFloor() {
   await migrate.migrateToLatest(db)
   await dropListIndexes(db)
   const tenant = await tenants.createTenant(db, TENANT)
-  // The service's writer connection is idle from here on: the rows go through one of our own.
-  const { default: BetterSqlite3 } = await import('better-sqlite3')
-  const writer = new BetterSqlite3(dbFile)
-  writer.pragma('journal_mode = WAL')
-  writer.pragma('synchronous = NORMAL')
-  writer.pragma('foreign_keys = ON')
-  writer.pragma('wal_autocheckpoint = 0')
+  // The service's writer connection is idle from here on: the rows go through one of our own, set up as
+  // the service sets up its connections beside the checkpoint thread.
+  const writer = database.connectSqlite(dbFile, { sqliteCheckpointWorker: true })
   const ticket = writer.prepare(
     'insert into tickets (id, tenant_id, number, subject, priority, requester_email, external_id, source, dedupe_key, source_fields, backend, created_at, updated_at) values (?, ?, ?, ?, ?, ?, null, ?, null, ?, ?, ?, ?)',
   )

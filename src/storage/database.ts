@@ -144,7 +144,11 @@ function openSqlite(path: string, options: DatabaseOptions): Database {
 /** SQLite's own checkpoints, when the connection runs them: every this many WAL pages (~40 MiB). */
 const AUTOCHECKPOINT_PAGES = 10000
 
-function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Database {
+/**
+ * A better-sqlite3 connection with the service's pragmas. Exported for the bench's `floor` target, which
+ * writes the service's rows through a connection set up exactly like the service's own.
+ */
+export function connectSqlite(path: string, options: DatabaseOptions): BetterSqlite3.Database {
   const connection = new BetterSqlite3(path)
   connection.pragma('journal_mode = WAL')
   connection.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`)
