@@ -1,5 +1,8 @@
 /** Every Management API route, and a way to call them, for the tests that must hold on all of them. */
+import assert from 'node:assert/strict'
 import type { FastifyInstance, InjectOptions } from 'fastify'
+// A CommonJS module: its class is the `default` of what ESM imports.
+import ResponseValidators from 'openapi-response-validator'
 import { createApiKey } from '../../src/auth/api-keys.js'
 import { createDestination, updateDestination } from '../../src/directory/destinations.js'
 import { changeUserStatus } from '../../src/directory/user-status.js'
@@ -8,6 +11,36 @@ import type { Services } from '../../src/services.js'
 import { post, SERVICE_PASSWORD, type SeededTenant, TICKETS } from './test-app.js'
 
 export const MGMT = '/v5.0/mgmt/api/v1.0'
+
+/** What the answer checks read of the Management API's OpenAPI document (`GET /openapi.json`). */
+export interface OpenApiOperations {
+  components: unknown
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>
+}
+
+/** `route`'s operation in `document`; fails the test when the document leaves it out. */
+export function documentedOperation(document: OpenApiOperations, route: ManagementRoute) {
+  const operation = document.paths[`${MGMT}${route.route}`]?.[route.method.toLowerCase()]
+  assert.ok(operation !== undefined, `${route.method} ${route.route} is not in the document`)
+  return operation
+}
+
+/**
+ * What is wrong with `route` answering `status` with `body` (parsed JSON, or undefined for none), by its
+ * OpenAPI document, as openapi-response-validator reads it: undefined when nothing is.
+ */
+export function answerProblems(
+  document: OpenApiOperations,
+  route: ManagementRoute,
+  status: number,
+  body: unknown,
+): unknown {
+  const validator = new ResponseValidators.default({
+    responses: documentedOperation(document, route).responses as never,
+    components: document.components as never,
+  })
+  return validator.validateResponse(status, body)
+}
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 

@@ -8,16 +8,17 @@
  */
 import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
-// A CommonJS module: its class is the `default` of what ESM imports.
-import ResponseValidators from 'openapi-response-validator'
 import { createUser } from '../../src/directory/users.js'
 import { addAdmin, signIn } from '../console/console-helpers.js'
-import { MANAGEMENT_ROUTES, type ManagementRoute, MGMT, mgmt } from '../helpers/management-routes.js'
+import {
+  answerProblems,
+  documentedOperation,
+  MANAGEMENT_ROUTES,
+  type ManagementRoute,
+  mgmt,
+  type OpenApiOperations,
+} from '../helpers/management-routes.js'
 import { onEachDatabase } from '../helpers/suite.js'
-
-interface Operation {
-  responses: Record<string, unknown>
-}
 
 interface OpenApi {
   servers: Array<{ url: string }>
@@ -25,7 +26,7 @@ interface OpenApi {
     securitySchemes: Record<string, { type: string; scheme?: string; in?: string; name?: string }>
   }
   security: Array<Record<string, string[]>>
-  paths: Record<string, Record<string, Operation>>
+  paths: OpenApiOperations['paths']
 }
 
 /** The route with its path parameter replaced by `value`, or null when it has none. */
@@ -39,19 +40,9 @@ onEachDatabase('OpenAPI document against the answers', { tenants: ['acme'] }, (s
   /** `METHOD route` → the statuses the cases produced, to check every documented one was sent. */
   const seen = new Map<string, Set<number>>()
 
-  function operationOf(route: ManagementRoute): Operation {
-    const operation = doc.paths[`${MGMT}${route.route}`]?.[route.method.toLowerCase()]
-    assert.ok(operation !== undefined, `${route.method} ${route.route} is not in the document`)
-    return operation
-  }
-
   /** Validates one answer against the operation's documented responses. */
   function check(route: ManagementRoute, status: number, body: string): void {
-    const validator = new ResponseValidators.default({
-      responses: operationOf(route).responses as never,
-      components: doc.components as never,
-    })
-    const problems = validator.validateResponse(status, body === '' ? undefined : JSON.parse(body))
+    const problems = answerProblems(doc, route, status, body === '' ? undefined : JSON.parse(body))
     assert.equal(
       problems,
       undefined,
@@ -189,7 +180,7 @@ onEachDatabase('OpenAPI document against the answers', { tenants: ['acme'] }, (s
 
   it('every status the document lists was answered by some case (503 aside: a database that cannot be written)', () => {
     for (const route of MANAGEMENT_ROUTES) {
-      const documented = Object.keys(operationOf(route).responses).map(Number)
+      const documented = Object.keys(documentedOperation(doc, route).responses).map(Number)
       const answered = seen.get(`${route.method} ${route.route}`) ?? new Set()
       const missing = documented.filter((status) => status !== 503 && !answered.has(status))
       // A route documents one success status; the cases produced it once each.
